@@ -1,0 +1,547 @@
+"""The register's domain, after the Popolo / W3C ORG vocabulary.
+
+An Organisation is any body in the register; a federation is simply an
+organisation that has members. A Membership links a member to a federation for
+a period; DeclaredFigures are what an organisation says about itself for a year.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from members.dates import DatePrecision, format_at_precision, start_of_period
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Region(models.Model):
+    """One of the ICA's four regions; editable data, seeded by a migration."""
+
+    slug = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+
+class CountryRegion(models.Model):
+    """Which region a country belongs to; every ISO 3166 country has one row."""
+
+    country = CountryField(_("country"), unique=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="countries", verbose_name=_("region")
+    )
+
+    class Meta:
+        ordering = ["country"]
+        verbose_name = _("country's region")
+        verbose_name_plural = _("countries' regions")
+
+    def __str__(self):
+        return f"{self.country.name} → {self.region}"
+
+
+class Sector(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
+
+    def __str__(self):
+        return self.name
+
+
+class Source(TimeStamped):
+    """A document that facts in the register are taken from."""
+
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    url = models.URLField(_("address"), max_length=500, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        constraints = [
+            models.UniqueConstraint(fields=["title", "published_on"], name="members_source_unique_title_date")
+        ]
+
+    def __str__(self):
+        if self.published_on:
+            return f"{self.title} ({self.published_on:%d %b %Y})"
+        return self.title
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def ancestors_of(self, organisation_id, *, excluding_membership=None):
+        """Return every organisation the given one belongs to, at any depth and any time."""
+        return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
+
+    def descendants_of(self, organisation_id):
+        """Return every organisation below the given one, at any depth and any time."""
+        return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "down", None)))  # noqa: S611
+
+
+def _reachable_sql(organisation_id, direction, excluding_membership):
+    # Only constant identifiers are interpolated; values go through params.
+    # UNION (not UNION ALL) drops rows already reached, so the recursion ends
+    # even if bad data ever contained a cycle. Works on PostgreSQL and SQLite.
+    table = Membership._meta.db_table
+    start, step = ("member_id", "federation_id") if direction == "up" else ("federation_id", "member_id")
+    skip = "AND m.id <> %s" if excluding_membership else ""
+    sql = f"""
+        WITH RECURSIVE reached(id) AS (
+            SELECT m.{step} FROM {table} m WHERE m.{start} = %s {skip}
+            UNION
+            SELECT m.{step} FROM {table} m JOIN reached r ON m.{start} = r.id {skip}
+        )
+        SELECT id FROM reached
+    """  # noqa: S608
+    params = [organisation_id]
+    if excluding_membership:
+        params = [organisation_id, excluding_membership, excluding_membership]
+    return sql, params
+
+
+class Organisation(TimeStamped):
+    """Any body in the register: federation, co-operative, bank, support body."""
+
+    class Kind(models.TextChoices):
+        INTERNATIONAL = "international", _("International federation")
+        REGIONAL = "regional", _("Regional federation")
+        NATIONAL = "national", _("National federation")
+        COOPERATIVE = "cooperative", _("Co-operative")
+        BANK = "bank", _("Co-operative bank")
+        SUPPORT = "support", _("Support organisation")
+
+    name = models.CharField(_("name"), max_length=300, help_text=_("Never translated."))
+    acronym = models.CharField(_("acronym"), max_length=50, blank=True)
+    slug = models.SlugField(
+        _("slug"), max_length=120, unique=True, help_text=_("Used in the organisation's address.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    country = CountryField(
+        _("country"),
+        blank=True,
+        help_text=_("Where the headquarters are; the country counted in the statistics."),
+    )
+    countries_of_operation = CountryField(
+        _("countries of operation"),
+        multiple=True,
+        blank=True,
+        help_text=_("Countries where it works, when the source names them."),
+    )
+    unnamed_countries_of_operation = models.PositiveSmallIntegerField(
+        _("unnamed countries of operation"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How many further countries the source says it works in without naming them "
+            "(“in Belgium and 8 other European countries” → 8)."
+        ),
+    )
+    subdivision = models.CharField(
+        _("state or province"), max_length=100, blank=True, help_text=_("For example Kerala.")
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address = models.TextField(_("postal address"), blank=True)
+    phone = models.CharField(_("telephone"), max_length=50, blank=True)
+    fax = models.CharField(_("fax"), max_length=50, blank=True)
+    website = models.URLField(_("website"), max_length=300, blank=True)
+    email = models.EmailField(
+        _("public e-mail"),
+        blank=True,
+        help_text=_("Shown publicly, in a form that address harvesters cannot read."),
+    )
+    sectors = models.ManyToManyField(
+        Sector, blank=True, related_name="organisations", verbose_name=_("sectors")
+    )
+    description = models.TextField(_("description"), blank=True)
+    founded = models.PositiveSmallIntegerField(_("year founded"), null=True, blank=True)
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name=_("source"),
+        help_text=_("Where the facts on this record come from."),
+    )
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(founded__isnull=True) | Q(founded__gte=1800, founded__lte=2100),
+                name="members_organisation_founded_plausible",
+                violation_error_message=_("The year founded must be between 1800 and 2100."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.acronym and self.acronym != self.name:
+            return f"{self.name} ({self.acronym})"
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.acronym or self.name)[:120]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("members:organisation-detail", kwargs={"slug": self.slug})
+
+    @property
+    def short_name(self):
+        return self.acronym or self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def current_on(self, day):
+        """Return memberships in force on the day: joined on or before it, not left by it."""
+        return self.filter(joined_on__lte=day).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+    def counted(self):
+        """Return memberships that make a member (a regional organisation's link does not)."""
+        return self.exclude(category=Membership.Category.REGIONAL)
+
+    def overlapping(self, member_id, federation_id, joined_on, left_on):
+        """Return periods of the same pair that share a day with [joined_on, left_on)."""
+        qs = self.filter(member_id=member_id, federation_id=federation_id)
+        qs = qs.filter(Q(left_on__isnull=True) | Q(left_on__gt=joined_on))
+        if left_on is not None:
+            qs = qs.filter(joined_on__lt=left_on)
+        return qs
+
+
+class Membership(TimeStamped):
+    """A member's affiliation to a federation over a period [joined_on, left_on)."""
+
+    class Category(models.TextChoices):
+        FULL = "full", _("Full member")
+        ASSOCIATE = "associate", _("Associate member")
+        OBSERVER = "observer", _("Observer")
+        REGIONAL = "regional", _("Regional organisation")
+
+    member = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("member"),
+    )
+    federation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="affiliations",
+        verbose_name=_("federation"),
+    )
+    category = models.CharField(
+        _("category"),
+        max_length=20,
+        choices=Category.choices,
+        default=Category.FULL,
+        help_text=_(
+            "A regional organisation (CECOP for CICOPA) is linked to its parent by this "
+            "category and is never counted among the parent's members."
+        ),
+    )
+    joined_on = models.DateField(
+        _("joined on"),
+        help_text=_("A date known only to the month, half-year or year is stored as its first day."),
+    )
+    joined_precision = models.CharField(
+        _("joined: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    left_on = models.DateField(
+        _("left on"),
+        null=True,
+        blank=True,
+        help_text=_("Empty while the membership is current. The member no longer counts on this day."),
+    )
+    left_precision = models.CharField(
+        _("left: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("source"),
+    )
+    source_note = models.TextField(
+        _("what the source says"), blank=True, help_text=_("The words the dates are taken from.")
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["federation__name", "member__name", "joined_on"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        indexes = [
+            # Members of a federation on a date: WHERE federation_id = ? AND joined_on <= ?
+            models.Index(fields=["federation", "joined_on"], name="members_mship_fed_joined_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(member=models.F("federation")),
+                name="members_membership_not_self",
+                violation_error_message=_("An organisation cannot be a member of itself."),
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
+                name="members_membership_ends_after_start",
+                violation_error_message=_("A membership must end after the day it starts."),
+            ),
+            # On PostgreSQL an exclusion constraint (migration 0002) also refuses
+            # overlapping periods of the same pair; clean() checks it everywhere.
+        ]
+
+    def __str__(self):
+        return _("%(member)s in %(federation)s") % {
+            "member": self.member.short_name,
+            "federation": self.federation.short_name,
+        }
+
+    @property
+    def is_counted(self):
+        return self.category != self.Category.REGIONAL
+
+    @property
+    def joined_display(self):
+        return format_at_precision(self.joined_on, self.joined_precision)
+
+    @property
+    def left_display(self):
+        return format_at_precision(self.left_on, self.left_precision)
+
+    def clean(self):
+        self.joined_on = start_of_period(self.joined_on, self.joined_precision)
+        self.left_on = start_of_period(self.left_on, self.left_precision)
+        errors = {}
+        if self.member_id and self.member_id == self.federation_id:
+            errors["federation"] = _("An organisation cannot be a member of itself.")
+        if self.joined_on and self.left_on and self.left_on <= self.joined_on:
+            errors["left_on"] = _("A membership must end after the day it starts.")
+        if errors:
+            raise ValidationError(errors)
+        if not (self.member_id and self.federation_id and self.joined_on):
+            return
+        self._check_no_cycle()
+        self._check_no_overlap()
+
+    def _check_no_cycle(self):
+        ancestors = Organisation.objects.ancestors_of(
+            self.federation_id, excluding_membership=self.pk
+        ).filter(pk=self.member_id)
+        if ancestors.exists():
+            raise ValidationError(
+                {
+                    "federation": _(
+                        "%(member)s cannot join %(federation)s: %(federation)s is already a member "
+                        "of %(member)s, directly or through other federations, and no organisation "
+                        "can be a member of its own members."
+                    )
+                    % {"member": self.member.short_name, "federation": self.federation.short_name}
+                }
+            )
+
+    def _check_no_overlap(self):
+        clash = (
+            Membership.objects.overlapping(self.member_id, self.federation_id, self.joined_on, self.left_on)
+            .exclude(pk=self.pk)
+            .order_by("joined_on")
+            .first()
+        )
+        if clash:
+            raise ValidationError(
+                _(
+                    "%(member)s is already a member of %(federation)s from %(joined)s%(until)s; "
+                    "two periods of the same membership cannot overlap."
+                )
+                % {
+                    "member": self.member.short_name,
+                    "federation": self.federation.short_name,
+                    "joined": clash.joined_display,
+                    "until": (_(" until %(left)s") % {"left": clash.left_display})
+                    if clash.left_on
+                    else _(" with no end date"),
+                }
+            )
+
+
+class DeclaredFiguresQuerySet(models.QuerySet):
+    def on_or_before(self, day):
+        """Return declarations made on or before the day."""
+        return self.filter(declared_on__lte=day)
+
+
+class DeclaredFigures(TimeStamped):
+    """What an organisation declares about itself for a year, with its date and source."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        verbose_name=_("organisation"),
+    )
+    year = models.PositiveSmallIntegerField(_("year"), help_text=_("The year the figures describe."))
+    declared_on = models.DateField(
+        _("declared on"), help_text=_("When the figures were published; “as of” uses this date.")
+    )
+    enterprises = models.PositiveIntegerField(_("enterprises represented"), null=True, blank=True)
+    employment = models.PositiveIntegerField(_("people employed"), null=True, blank=True)
+    member_organisations = models.PositiveIntegerField(_("member organisations"), null=True, blank=True)
+    countries = models.PositiveSmallIntegerField(_("countries"), null=True, blank=True)
+    includes_members = models.BooleanField(
+        _("includes its members' figures"),
+        default=True,
+        help_text=_(
+            "Tick when the enterprises and employment declared already include those of the "
+            "organisation's own members, so the statistics do not add them again."
+        ),
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="declarations",
+        verbose_name=_("source"),
+    )
+    source_note = models.TextField(
+        _("what the source says"), blank=True, help_text=_("The words the figures are taken from.")
+    )
+
+    objects = DeclaredFiguresQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "-declared_on"]
+        verbose_name = _("declared figures")
+        verbose_name_plural = _("declared figures")
+        constraints = [
+            # Also the index for "latest declaration of each organisation on or before D".
+            models.UniqueConstraint(
+                fields=["organisation", "declared_on"],
+                name="members_declaredfigures_one_per_day",
+                violation_error_message=_("This organisation already has a declaration on that date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=1800, year__lte=2100),
+                name="members_declaredfigures_year_plausible",
+                violation_error_message=_("The year must be between 1800 and 2100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(enterprises__isnull=False)
+                | Q(employment__isnull=False)
+                | Q(member_organisations__isnull=False)
+                | Q(countries__isnull=False),
+                name="members_declaredfigures_not_empty",
+                violation_error_message=_("Enter at least one figure."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(organisation)s, %(year)s") % {
+            "organisation": self.organisation.short_name,
+            "year": self.year,
+        }
+
+    def clean(self):
+        if self.declared_on and self.year and self.year > self.declared_on.year:
+            raise ValidationError(
+                {"year": _("Figures cannot describe a year after the date they were declared.")}
+            )
+
+
+class AdmissionRule(models.Model):
+    """Which membership a federation's members must also hold (data, not code).
+
+    "CECOP admits only CICOPA members": federation CECOP, requires CICOPA.
+    "CICOPA's European members also join CECOP": federation CICOPA, region
+    Europe, requires CECOP.
+    """
+
+    federation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="admission_rules",
+        verbose_name=_("federation"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("only for members in"),
+        help_text=_("Leave empty when the rule applies to members everywhere."),
+    )
+    requires = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("members must also belong to"),
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["federation__name", "requires__name"]
+        verbose_name = _("admission rule")
+        verbose_name_plural = _("admission rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(federation=models.F("requires")),
+                name="members_admissionrule_not_self",
+                violation_error_message=_("A federation cannot require membership of itself."),
+            ),
+            models.UniqueConstraint(
+                fields=["federation", "requires", "region"],
+                condition=Q(region__isnull=False),
+                name="members_admissionrule_unique_in_region",
+                violation_error_message=_("This rule exists already."),
+            ),
+            models.UniqueConstraint(
+                fields=["federation", "requires"],
+                condition=Q(region__isnull=True),
+                name="members_admissionrule_unique_everywhere",
+                violation_error_message=_("This rule exists already."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.region_id:
+            return _("%(federation)s members in %(region)s must belong to %(requires)s") % {
+                "federation": self.federation.short_name,
+                "region": self.region,
+                "requires": self.requires.short_name,
+            }
+        return _("%(federation)s members must belong to %(requires)s") % {
+            "federation": self.federation.short_name,
+            "requires": self.requires.short_name,
+        }

@@ -1,0 +1,48 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.factories import (
+    DeclaredFiguresFactory,
+    FederationFactory,
+    MembershipFactory,
+    OrganisationFactory,
+)
+
+
+@pytest.fixture
+def organisation_factory(db):
+    return OrganisationFactory
+
+
+@pytest.fixture
+def federation_factory(db):
+    return FederationFactory
+
+
+@pytest.fixture
+def membership_factory(db):
+    return MembershipFactory
+
+
+@pytest.fixture
+def declaration_factory(db):
+    return DeclaredFiguresFactory
+
+
+@pytest.fixture
+def seeded(db):
+    """The register as `load_seed` leaves it."""
+    call_command("load_seed", stdout=io.StringIO())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `postgresql` when the suite runs on SQLite."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
