@@ -189,6 +189,13 @@ class Organisation(TimeStamped):
         help_text=_("Where the facts on this record come from."),
     )
 
+    is_synthetic = models.BooleanField(
+        _("synthetic"),
+        default=False,
+        editable=False,
+        help_text=_("Made up by generate_synthetic for benchmarks; never real data."),
+    )
+
     objects = OrganisationQuerySet.as_manager()
 
     class Meta:
