@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# Tests run with debug off, as in production; these two values are for tests only.
+# Tests run with debug off, as in production; these values are for tests only
+# (the test client speaks plain http; tests that check the https redirect turn it on).
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret} \
-	DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,testserver}
+	DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,testserver} \
+	DJANGO_SECURE_SSL_REDIRECT=0
 
 .PHONY: venv run test lint format messages
 

@@ -5,6 +5,7 @@ organisation that has members. A Membership links a member to a federation for
 a period; DeclaredFigures are what an organisation says about itself for a year.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from members.dates import DatePrecision, format_at_precision, start_of_period
 
@@ -197,6 +199,7 @@ class Organisation(TimeStamped):
     )
 
     objects = OrganisationQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical organisation"))
 
     class Meta:
         ordering = ["name"]
@@ -306,6 +309,7 @@ class Membership(TimeStamped):
     )
 
     objects = MembershipQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical membership"))
 
     class Meta:
         ordering = ["federation__name", "member__name", "joined_on"]
@@ -447,6 +451,7 @@ class DeclaredFigures(TimeStamped):
     )
 
     objects = DeclaredFiguresQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical declared figures"))
 
     class Meta:
         ordering = ["organisation__name", "-declared_on"]
@@ -551,4 +556,43 @@ class AdmissionRule(models.Model):
         return _("%(federation)s members must belong to %(requires)s") % {
             "federation": self.federation.short_name,
             "requires": self.requires.short_name,
+        }
+
+
+class FederationEditor(models.Model):
+    """A member of staff allowed to edit one federation's memberships (rules in members/permissions.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="federation_editorships",
+        verbose_name=_("member of staff"),
+    )
+    federation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="editors",
+        verbose_name=_("federation"),
+        help_text=_(
+            "The editor may add, change and end this federation's memberships, and edit the "
+            "declared figures of the federation and of its present and past members."
+        ),
+    )
+
+    class Meta:
+        ordering = ["federation__name", "user__username"]
+        verbose_name = _("federation editor")
+        verbose_name_plural = _("federation editors")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "federation"],
+                name="members_federationeditor_unique",
+                violation_error_message=_("This person already edits this federation."),
+            )
+        ]
+
+    def __str__(self):
+        return _("%(user)s edits %(federation)s") % {
+            "user": self.user.get_username(),
+            "federation": self.federation.short_name,
         }

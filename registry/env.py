@@ -56,7 +56,7 @@ def env_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url, *, conn_max_age=0):
+def database_from_url(url, *, conn_max_age=0, name="DATABASE_URL"):
     """Return a DATABASES entry for a postgres:// or sqlite:// URL.
 
     Only the two databases the register is tested on are accepted.
@@ -66,12 +66,42 @@ def database_from_url(url, *, conn_max_age=0):
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(
-            f"DATABASE_URL must start with postgres:// or sqlite:// (got {scheme or url!r})."
+            f"{name} must start with postgres:// or sqlite:// (got {scheme or url!r})."
         )
     try:
         config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
     except Exception as exc:  # dj-database-url raises several types for malformed URLs
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+        raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL names no database (postgres://user@host:5432/NAME).")
+        raise ImproperlyConfigured(f"{name} names no database (postgres://user@host:5432/NAME).")
     return config
+
+
+def env_pair(name):
+    """Return a (header, value) pair from "HEADER,value", or None when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must be a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return tuple(parts)
+
+
+def cache_from_url(url):
+    """Return a CACHES entry: Redis for redis:// or rediss://, local memory when empty."""
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(
+            f"DJANGO_CACHE_URL must start with redis:// or rediss:// (got {scheme or url!r})."
+        )
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        # Short timeouts: a stalled Redis fails a request in a second instead of holding a worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }

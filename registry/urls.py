@@ -3,7 +3,12 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from registry import views
+
 urlpatterns = [
+    # Probes for the load balancer: outside the language prefix, no login, never cached.
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path(settings.ADMIN_PATH, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
@@ -11,3 +16,5 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("members.urls")),
 )
+
+handler500 = "registry.views.server_error"

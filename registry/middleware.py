@@ -1,0 +1,51 @@
+"""Project-wide middleware: request ids and primary-database pinning."""
+
+import re
+import uuid
+
+from django.conf import settings
+
+from registry.logs import current_request_id
+from registry.routers import pinned_to_primary
+
+# An id from the proxy is kept only when it cannot forge or break a log line.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Give each request an id (the proxy's X-Request-ID if sane), log it and return it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        # Not reset on the way out: Django logs 4xx responses after the middleware has
+        # returned; registry.logs clears the id when the request is finished.
+        current_request_id.set(request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class PrimaryDatabaseMiddleware:
+    """Keep staff work and every write request on the primary database.
+
+    With a read replica, a member of staff who saves a record and is sent back to
+    the list must see the change at once, whatever the replica's lag; the public
+    pages, which are most of the traffic, read from the replica.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.admin_prefix = "/" + settings.ADMIN_PATH
+
+    def __call__(self, request):
+        pin = request.method not in ("GET", "HEAD", "OPTIONS") or request.path.startswith(self.admin_prefix)
+        token = pinned_to_primary.set(pin)
+        try:
+            return self.get_response(request)
+        finally:
+            pinned_to_primary.reset(token)

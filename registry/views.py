@@ -1,0 +1,41 @@
+"""Project-level views: health probes for the load balancer and the error page."""
+
+import logging
+
+from django.db import DatabaseError, connections
+from django.http import HttpResponse, HttpResponseServerError
+from django.template import loader
+from django.views.decorators.cache import never_cache
+
+from registry.logs import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+def healthz(request):
+    """The process answers: nothing else is checked, so a database outage restarts no server."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+@never_cache
+def readyz(request):
+    """The database answers a query; 503 takes this server out of the pool until it does."""
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("Readiness check failed: database unreachable (%s)", type(exc).__name__)
+        return HttpResponse("database unavailable\n", content_type="text/plain", status=503)
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def server_error(request):
+    """Render 500.html without a request context.
+
+    The context processors may need the database, which may be why we are here;
+    the page shows the request id so that a report can be matched to the log.
+    """
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"request_id": current_request_id.get()}))
