@@ -6,3 +6,7 @@ class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Register")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Connects the signals that outdate cached figures whenever the register changes.
+        from members import cache  # noqa: F401

@@ -1,0 +1,119 @@
+"""Federation figures cached until the register changes, and conditional GETs.
+
+Every key carries the register's version; any save or delete of an
+organisation, membership or declaration bumps it (signals below), so a cached
+figure is never older than the data it was computed from, and nothing has to
+find and delete individual keys. The version lives in the configured cache:
+with several application processes that cache must be shared (Redis through
+DJANGO_CACHE_URL) for a change made in one to reach the others at once;
+with a per-process cache the TIMEOUT below bounds how stale another process
+can be.
+
+The same version, with the moment it last changed, answers conditional GETs:
+public pages send an ETag and Last-Modified, and a client that already holds
+the current page gets 304 without the page being rendered.
+"""
+
+import functools
+import hashlib
+import time
+from datetime import UTC, datetime
+
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone, translation
+from django.views.decorators.http import condition
+
+from members.models import Organisation
+
+VERSION_KEY = "members:register-version"
+# Seconds a cached figure may live. Correctness comes from the version; this
+# bounds staleness only where processes do not share the cache.
+TIMEOUT = 60
+
+
+def version():
+    """Return the register's current version: (number, changed at as a UNIX time)."""
+    value = cache.get(VERSION_KEY)
+    if value is None:
+        # Unknown (cache cleared or expired): start a new version now, so that
+        # nothing cached under an older one is ever read again.
+        value = (time.time_ns(), time.time())
+        if not cache.add(VERSION_KEY, value, timeout=None):
+            value = cache.get(VERSION_KEY, value)
+    return value
+
+
+def invalidate():
+    """Mark the register as changed: every cached figure and ETag is outdated."""
+    cache.set(VERSION_KEY, (time.time_ns(), time.time()), timeout=None)
+
+
+def cached(function):
+    """Wrap a stats function so its result is cached per register version and arguments."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        key = _key(function.__name__, args, kwargs)
+        result = cache.get(key)
+        if result is None:
+            result = function(*args, **kwargs)
+            cache.set(key, result, TIMEOUT)
+        return result
+
+    wrapper.uncached = function
+    return wrapper
+
+
+def _key(name, args, kwargs):
+    parts = [str(version()[0]), name, translation.get_language() or ""]
+    parts += [_token(a) for a in args]
+    parts += [f"{k}={_token(v)}" for k, v in sorted(kwargs.items())]
+    if "as_of" not in kwargs:
+        # "As of" defaults to today: yesterday's figures must not be served today.
+        parts.append(str(timezone.localdate()))
+    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+    return f"members:figures:{digest}"
+
+
+def _token(value):
+    if hasattr(value, "pk") and hasattr(value, "_meta"):
+        return f"{value._meta.label}:{value.pk}"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ",".join(sorted(_token(v) for v in value)) + "]"
+    return repr(value)
+
+
+def _etag(request, *args, **kwargs):
+    number, _changed = version()
+    parts = [
+        str(number),
+        request.get_full_path(),
+        translation.get_language() or "",
+        str(timezone.localdate()),
+        # Signed-in staff may see links others do not; keep their pages apart.
+        "staff" if getattr(request, "user", None) and request.user.is_authenticated else "public",
+    ]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def _last_modified(request, *args, **kwargs):
+    return datetime.fromtimestamp(int(version()[1]), tz=UTC)
+
+
+# ETag and Last-Modified for public pages and feeds: one cache read, no SQL.
+conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def _register_changed(sender, **kwargs):
+    # Any record of the register, not the history rows django-simple-history writes.
+    if sender._meta.app_label == "members" and not sender._meta.model_name.startswith("historical"):
+        invalidate()
+
+
+@receiver(m2m_changed, sender=Organisation.sectors.through)
+def _sectors_changed(sender, **kwargs):
+    invalidate()
