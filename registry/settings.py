@@ -4,8 +4,10 @@ Every variable is documented in the README's configuration table. Readers in
 registry/env.py fail loudly, naming the variable and what it accepts.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
     *(["django.contrib.postgres"] if USING_POSTGRESQL else []),
     "django_countries",
     "django_filters",
+    "simple_history",
+    "axes",
     "members",
 ]
 
@@ -78,6 +82,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Staff and write requests read the primary when a replica is configured.
     "registry.middleware.PrimaryDatabaseMiddleware",
+    # Records the signed-in user as the author of every historical record.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
@@ -121,6 +129,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The admin's address; moving it off /admin/ keeps casual scanners away.
 ADMIN_PATH = env_str("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
+
+# Login protection (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for
+# one user name from one address, that pair is locked out for the cool-off.
+# Attempts are kept in the database, so every application server sees them.
+# Tests and scripts sign in with force_login(): axes needs the request.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("DJANGO_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 30))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured(
+        "DJANGO_LOGIN_FAILURE_LIMIT and DJANGO_LOGIN_COOLOFF_MINUTES must be whole numbers of at least 1."
+    )
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# How many reverse proxies stand in front of the application (for the client's address).
+AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
 
 # British-style English dates; French and Spanish use Django's own formats.
 FORMAT_MODULE_PATH = ["registry.formats"]
