@@ -7,9 +7,10 @@ a period; DeclaredFigures are what an organisation says about itself for a year.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -100,8 +101,11 @@ class OrganisationQuerySet(models.QuerySet):
         """Return every organisation the given one belongs to, at any depth and any time."""
         return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
 
-    def descendants_of(self, organisation_id):
-        """Return every organisation below the given one, at any depth and any time."""
+    def descendants_of(self, organisation_id, *, on=None):
+        """Return every organisation below the given one, at any depth, at any time or on a day."""
+        if on is not None:
+            sql, params = network_sql([organisation_id], on)
+            return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
         return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "down", None)))  # noqa: S611
 
 
@@ -123,6 +127,71 @@ def _reachable_sql(organisation_id, direction, excluding_membership):
     params = [organisation_id]
     if excluding_membership:
         params = [organisation_id, excluding_membership, excluding_membership]
+    return sql, params
+
+
+def network_sql(federation_ids, day):
+    """Return the WITH clause naming `latest` and `network` for the federations on the day.
+
+    `latest` holds each organisation's latest declaration on or before the day.
+    `network` holds one row per (root_id, organisation_id) reachable below a
+    root through memberships of any category current on the day, with the
+    shortest depth and, per figure, whether a federation of the root's network
+    already includes the organisation in its declaration: the organisation was
+    its member (directly, or below a member) on the declaration's date and the
+    declaration gives that figure with `includes_members` ticked. The root's
+    own declaration never covers anyone: it is what the computed figures are
+    compared with.
+    """
+    # Only constant identifiers are interpolated; values go through params.
+    # The coverage flags travel down the paths, so an organisation reached by
+    # several paths is covered when any of them passes through a declaration
+    # that includes it; `network` then keeps one row per organisation. The
+    # depth bound (a path longer than the number of organisations must loop)
+    # ends the recursion even if bad data ever contained a cycle.
+    memberships = Membership._meta.db_table
+    declarations = DeclaredFigures._meta.db_table
+    organisations = Organisation._meta.db_table
+    day = connection.ops.adapt_datefield_value(day)
+    roots = ", ".join(["%s"] * len(federation_ids))
+    current = "m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
+
+    def covered(figure):
+        return (
+            f"CASE WHEN r.{figure}_covered = 1 OR (l.includes_members AND l.{figure} IS NOT NULL "
+            f"AND m.joined_on <= l.declared_on) THEN 1 ELSE 0 END"
+        )
+
+    sql = f"""
+        WITH RECURSIVE latest AS (
+            SELECT d.id, d.organisation_id, d.declared_on, d.enterprises, d.employment, d.includes_members
+            FROM {declarations} d
+            WHERE d.declared_on = (
+                SELECT MAX(d2.declared_on) FROM {declarations} d2
+                WHERE d2.organisation_id = d.organisation_id AND d2.declared_on <= %s
+            )
+        ),
+        reach(root_id, organisation_id, depth, enterprises_covered, employment_covered) AS (
+            SELECT m.federation_id, m.member_id, 1, 0, 0
+            FROM {memberships} m
+            WHERE m.federation_id IN ({roots}) AND {current}
+            UNION
+            SELECT r.root_id, m.member_id, r.depth + 1, {covered("enterprises")}, {covered("employment")}
+            FROM reach r
+            JOIN {memberships} m ON m.federation_id = r.organisation_id
+            LEFT JOIN latest l ON l.organisation_id = r.organisation_id
+            WHERE {current} AND m.member_id <> r.root_id
+                AND r.depth < (SELECT COUNT(*) FROM {organisations})
+        ),
+        network AS (
+            SELECT root_id, organisation_id, MIN(depth) AS depth,
+                MAX(enterprises_covered) AS enterprises_covered,
+                MAX(employment_covered) AS employment_covered
+            FROM reach
+            GROUP BY root_id, organisation_id
+        )
+    """  # noqa: S608
+    params = [day, *federation_ids, day, day, day, day]
     return sql, params
 
 
@@ -239,6 +308,27 @@ class MembershipQuerySet(models.QuerySet):
     def counted(self):
         """Return memberships that make a member (a regional organisation's link does not)."""
         return self.exclude(category=Membership.Category.REGIONAL)
+
+    def joins_by_year(self):
+        """Return (year, joins) rows: how many of these memberships started each year."""
+        return (
+            self.annotate(year=ExtractYear("joined_on"))
+            .values("year")
+            .annotate(n=Count("pk"))
+            .order_by("year")
+            .values_list("year", "n")
+        )
+
+    def departures_by_year(self):
+        """Return (year, departures) rows: how many of these memberships ended each year."""
+        return (
+            self.filter(left_on__isnull=False)
+            .annotate(year=ExtractYear("left_on"))
+            .values("year")
+            .annotate(n=Count("pk"))
+            .order_by("year")
+            .values_list("year", "n")
+        )
 
     def overlapping(self, member_id, federation_id, joined_on, left_on):
         """Return periods of the same pair that share a day with [joined_on, left_on)."""
@@ -411,6 +501,19 @@ class DeclaredFiguresQuerySet(models.QuerySet):
     def on_or_before(self, day):
         """Return declarations made on or before the day."""
         return self.filter(declared_on__lte=day)
+
+    def latest_on(self, day):
+        """Return each organisation's latest declaration made on or before the day."""
+        latest = (
+            DeclaredFigures.objects.filter(organisation=OuterRef("organisation"), declared_on__lte=day)
+            .order_by("-declared_on")
+            .values("declared_on")[:1]
+        )
+        return self.filter(declared_on=Subquery(latest))
+
+    def with_enterprises_or_employment(self):
+        """Return declarations that give enterprises or employment (what coverage counts)."""
+        return self.filter(Q(enterprises__isnull=False) | Q(employment__isnull=False))
 
 
 class DeclaredFigures(TimeStamped):

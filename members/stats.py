@@ -1,0 +1,470 @@
+"""A federation's figures as of any date, without double counting, with their sources.
+
+As of a day D, a membership is current when it started on or before D and had
+not ended by D (joined_on <= D and, if it ended, left_on > D): a member counts
+on the day it joins and no longer on the day it leaves. A date known only to
+the month, half-year or year is stored as the first day of that period
+(members/dates.py), so it counts from that first day: "joined in May 2017"
+counts from 1 May 2017. A declaration counts from the day it was declared.
+
+How totals are computed is COUNTING_RULE; the pages show the same words.
+Each public function runs a fixed number of queries whatever the size and
+depth of the network: the network is one recursive CTE (members.models.network_sql)
+and every total an SQL aggregate.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_countries.fields import Country
+
+from members.models import (
+    AdmissionRule,
+    CountryRegion,
+    DeclaredFigures,
+    Membership,
+    Organisation,
+    Source,
+    network_sql,
+)
+
+COUNTING_RULE = _(
+    "Members are the organisations directly affiliated on the date, in any category but “regional "
+    "organisation”, and countries are their headquarters’ countries. Enterprises and employment add up "
+    "the latest figures declared on or before the date by the organisations of the federation’s network, "
+    "each counted once however many paths lead to it, and not at all when a federation of the network "
+    "already includes it in its own declaration."
+)
+
+AS_OF_RULE = _(
+    "A member counts from the day it joins and no longer on the day it leaves; a date known only to "
+    "the month, half-year or year counts from the first day of that period."
+)
+
+MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class FederationFigures:
+    """What the register computes for a federation on a day, beside its own latest declaration."""
+
+    federation: Organisation
+    as_of: date
+    members: int
+    members_by_category: dict[str, int]
+    countries: int
+    country_codes: list[str]
+    enterprises: int
+    employment: int
+    covered_members: int
+    declaration: DeclaredFigures | None
+
+    @property
+    def coverage(self):
+        """Return the share of members that declared enterprises or employment, or None without members."""
+        if not self.members:
+            return None
+        return self.covered_members / self.members
+
+
+@dataclass(frozen=True)
+class CountryBreakdown:
+    """One country's members and the enterprises and employment counted there (country None: unknown)."""
+
+    country: Country | None
+    members: int
+    enterprises: int
+    employment: int
+
+
+@dataclass(frozen=True)
+class RegionBreakdown:
+    """One region's totals and its countries (region None: organisations without a known country)."""
+
+    region: object
+    members: int
+    enterprises: int
+    employment: int
+    countries: list[CountryBreakdown] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GrowthYear:
+    """A year of a federation's history: members on 31 December, joins and departures during the year."""
+
+    year: int
+    members_at_year_end: int
+    joins: int
+    departures: int
+
+
+@dataclass(frozen=True)
+class NetworkNode:
+    """An organisation below a federation on a day, at its shortest distance (1: direct member)."""
+
+    organisation: Organisation
+    depth: int
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number with where it comes from: declared by the federation, or computed by the register."""
+
+    value: int
+    declared: bool
+    date: date
+    source: Source | None
+    source_note: str
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The sentence in the active language and the four figures it states."""
+
+    text: str
+    members: Figure
+    countries: Figure
+    enterprises: Figure
+    employment: Figure
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A member that breaks one of its federation's admission rules."""
+
+    organisation: Organisation
+    rule: AdmissionRule
+
+
+def _day(as_of):
+    return as_of if as_of is not None else timezone.localdate()
+
+
+def _counted_members_on(day, federation_ids):
+    return Membership.objects.current_on(day).counted().filter(federation_id__in=federation_ids).order_by()
+
+
+def _network_totals(federation_ids, day, group_by):
+    """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`."""
+    sql, params = network_sql(federation_ids, day)
+    organisations = Organisation._meta.db_table
+    # An organisation adds a figure only where no federation of the network covers it.
+    query = f"""{sql}
+        SELECT {group_by},
+            COALESCE(SUM(CASE WHEN n.enterprises_covered = 0 THEN l.enterprises END), 0),
+            COALESCE(SUM(CASE WHEN n.employment_covered = 0 THEN l.employment END), 0)
+        FROM network n
+        JOIN {organisations} o ON o.id = n.organisation_id
+        LEFT JOIN latest l ON l.organisation_id = n.organisation_id
+        GROUP BY {group_by}
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def figures_for_federations(federations, as_of=None):
+    """Return {federation pk: FederationFigures} for many federations in four queries."""
+    day = _day(as_of)
+    federations = list(federations)
+    ids = [federation.pk for federation in federations]
+    if not ids:
+        return {}
+    declared = (
+        DeclaredFigures.objects.filter(organisation=OuterRef("member"), declared_on__lte=day)
+        .with_enterprises_or_employment()
+        .order_by()
+    )
+    # Query 1: members and covered members by federation and category. A
+    # member holds one membership of a federation on a day (periods of the
+    # same pair never overlap), so categories add up to the members.
+    counted_categories = [c for c in Membership.Category.values if c != Membership.Category.REGIONAL]
+    by_category = {pk: dict.fromkeys(counted_categories, 0) for pk in ids}
+    covered = dict.fromkeys(ids, 0)
+    rows = (
+        _counted_members_on(day, ids)
+        .values("federation_id", "category")
+        .annotate(
+            members=Count("member", distinct=True),
+            covered=Count("member", distinct=True, filter=Q(Exists(declared))),
+        )
+    )
+    for row in rows:
+        by_category[row["federation_id"]][row["category"]] = row["members"]
+        covered[row["federation_id"]] += row["covered"]
+    # Query 2: the distinct headquarters countries of those members.
+    codes = {pk: [] for pk in ids}
+    pairs = (
+        _counted_members_on(day, ids)
+        .exclude(member__country="")
+        .values_list("federation_id", "member__country")
+        .distinct()
+        .order_by("federation_id", "member__country")
+    )
+    for federation_id, code in pairs:
+        codes[federation_id].append(code)
+    # Query 3: enterprises and employment over each federation's network.
+    totals = {
+        root: (enterprises, employment)
+        for root, enterprises, employment in _network_totals(ids, day, "n.root_id")
+    }
+    # Query 4: each federation's own latest declaration.
+    declarations = {
+        d.organisation_id: d
+        for d in DeclaredFigures.objects.latest_on(day)
+        .filter(organisation_id__in=ids)
+        .select_related("source")
+    }
+    return {
+        federation.pk: FederationFigures(
+            federation=federation,
+            as_of=day,
+            members=sum(by_category[federation.pk].values()),
+            members_by_category=by_category[federation.pk],
+            countries=len(codes[federation.pk]),
+            country_codes=codes[federation.pk],
+            enterprises=int(totals.get(federation.pk, (0, 0))[0]),
+            employment=int(totals.get(federation.pk, (0, 0))[1]),
+            covered_members=covered[federation.pk],
+            declaration=declarations.get(federation.pk),
+        )
+        for federation in federations
+    }
+
+
+def federation_figures(federation, as_of=None):
+    """Return the FederationFigures of one federation on the day (default today), in four queries."""
+    return figures_for_federations([federation], as_of)[federation.pk]
+
+
+def network(federation, as_of=None):
+    """Return every organisation below the federation on the day, nearest first, in one query."""
+    sql, params = network_sql([federation.pk], _day(as_of))
+    organisations = Organisation._meta.db_table
+    nodes = Organisation.objects.raw(
+        f"""{sql}
+        SELECT o.*, n.depth AS network_depth
+        FROM {organisations} o JOIN network n ON n.organisation_id = o.id
+        ORDER BY n.depth, o.name
+        """,  # noqa: S608
+        params,
+    )
+    return [NetworkNode(organisation=o, depth=o.network_depth) for o in nodes]
+
+
+def breakdown(federation, as_of=None):
+    """Return members, enterprises and employment by region and country, in three queries.
+
+    Members are counted in their headquarters' country; enterprises and
+    employment in the country of the organisation whose declaration counts.
+    """
+    day = _day(as_of)
+    # Query 1: direct members by country.
+    members = dict(
+        _counted_members_on(day, [federation.pk])
+        .values("member__country")
+        .annotate(n=Count("member", distinct=True))
+        .values_list("member__country", "n")
+    )
+    # Query 2: the network's counted figures by country.
+    figures = {code: (e, p) for code, e, p in _network_totals([federation.pk], day, "o.country")}
+    codes = {
+        code for code in members.keys() | figures.keys() if members.get(code) or any(figures.get(code, ()))
+    }
+    # Query 3: the regions of those countries.
+    regions = {
+        row.country.code: row
+        for row in CountryRegion.objects.filter(country__in=[c for c in codes if c]).select_related("region")
+    }
+    grouped = {}
+    for code in codes:
+        enterprises, employment = (int(v) for v in figures.get(code, (0, 0)))
+        place = regions.get(code)
+        country = place.country if place else (Country(code=code) if code else None)
+        grouped.setdefault(place.region if place else None, []).append(
+            CountryBreakdown(country, members.get(code, 0), enterprises, employment)
+        )
+    result = [
+        RegionBreakdown(
+            region=region,
+            members=sum(c.members for c in countries),
+            enterprises=sum(c.enterprises for c in countries),
+            employment=sum(c.employment for c in countries),
+            countries=sorted(countries, key=lambda c: str(c.country.name) if c.country else ""),
+        )
+        for region, countries in grouped.items()
+    ]
+    # Organisations without a known country come last.
+    return sorted(result, key=lambda r: (r.region is None, r.region.name if r.region else ""))
+
+
+def growth(federation, until=None):
+    """Return one GrowthYear per year from the first join to `until` (a year or date; default this year).
+
+    Two aggregate queries; members on 31 December are the joins so far less
+    the departures so far, since a membership always ends after it starts.
+    """
+    if until is None:
+        until = timezone.localdate().year
+    last_year = until.year if isinstance(until, date) else int(until)
+    memberships = Membership.objects.filter(federation=federation).counted().order_by()
+    joins = dict(memberships.joins_by_year())
+    departures = dict(memberships.departures_by_year())
+    if not joins:
+        return []
+    series, members = [], 0
+    for year in range(min(joins), last_year + 1):
+        members += joins.get(year, 0) - departures.get(year, 0)
+        series.append(GrowthYear(year, members, joins.get(year, 0), departures.get(year, 0)))
+    return series
+
+
+def humanise_number(value):
+    """Return a count as a reader expects it in the active language: "68,000", "4 million"."""
+    if value >= MILLION:
+        millions, plural = _millions(value)
+        return ngettext("%(millions)s million", "%(millions)s million", plural) % {"millions": millions}
+    return number_format(value, force_grouping=True)
+
+
+def _millions(value):
+    """Return (the number of millions to one decimal, localised; the count that picks the plural)."""
+    millions = round(value / MILLION, 1)
+    if millions == int(millions):
+        return number_format(int(millions), force_grouping=True), int(millions)
+    return number_format(millions, decimal_pos=1, force_grouping=True), math.ceil(millions)
+
+
+def _counted(value, singular, plural, million_form):
+    # French and Spanish join a million to its noun ("4 millions de personnes"),
+    # so the million forms are whole phrases for translators, not a number.
+    if value >= MILLION:
+        millions, count = _millions(value)
+        return million_form(count) % {"millions": millions}
+    return ngettext(singular, plural, value) % {"count": number_format(value, force_grouping=True)}
+
+
+def _members_phrase(value):
+    return _counted(
+        value,
+        "%(count)s member",
+        "%(count)s members",
+        lambda n: ngettext("%(millions)s million members", "%(millions)s million members", n),
+    )
+
+
+def _countries_phrase(value):
+    return ngettext("%(count)s country", "%(count)s countries", value) % {
+        "count": number_format(value, force_grouping=True)
+    }
+
+
+def _enterprises_phrase(value):
+    return _counted(
+        value,
+        "%(count)s enterprise",
+        "%(count)s enterprises",
+        lambda n: ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", n),
+    )
+
+
+def _people_phrase(value):
+    return _counted(
+        value,
+        "%(count)s person",
+        "%(count)s people",
+        lambda n: ngettext("%(millions)s million people", "%(millions)s million people", n),
+    )
+
+
+def _figure(computed, declaration, declared_field, day):
+    declared = getattr(declaration, declared_field) if declaration else None
+    if declared is not None:
+        return Figure(declared, True, declaration.declared_on, declaration.source, declaration.source_note)
+    return Figure(computed, False, day, None, "")
+
+
+def headline(federation, as_of=None):
+    """Return the headline sentence, in the active language, with its four sourced figures (four queries).
+
+    Each figure is the federation's own latest declaration on or before the
+    day where it gives one, and the register's computed figure otherwise.
+    """
+    figures = federation_figures(federation, as_of)
+    declaration = figures.declaration
+    members = _figure(figures.members, declaration, "member_organisations", figures.as_of)
+    countries = _figure(figures.countries, declaration, "countries", figures.as_of)
+    enterprises = _figure(figures.enterprises, declaration, "enterprises", figures.as_of)
+    employment = _figure(figures.employment, declaration, "employment", figures.as_of)
+    words = {
+        "federation": federation.short_name,
+        "members": _members_phrase(members.value),
+        "countries": _countries_phrase(countries.value),
+        "enterprises": _enterprises_phrase(enterprises.value),
+        "employment": _people_phrase(employment.value),
+    }
+    # A figure nobody declared is left out rather than stated as zero.
+    if enterprises.value and employment.value:
+        text = _(
+            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s "
+            "which employ %(employment)s."
+        )
+    elif enterprises.value:
+        text = _("%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s.")
+    elif employment.value:
+        text = _("%(federation)s affiliates %(members)s in %(countries)s, which employ %(employment)s.")
+    else:
+        text = _("%(federation)s affiliates %(members)s in %(countries)s.")
+    return Headline(str(text) % words, members, countries, enterprises, employment)
+
+
+def admission_breaches(as_of=None, federation=None):
+    """Return the members that break an admission rule on the day (default today), in at most three queries.
+
+    A breach is a current counted member of a rule's federation (with its
+    headquarters in the rule's region, when the rule names one) that is not,
+    on the same day, a member in any category of the federation the rule requires.
+    """
+    day = connection.ops.adapt_datefield_value(_day(as_of))
+    rules = AdmissionRule._meta.db_table
+    memberships = Membership._meta.db_table
+    organisations = Organisation._meta.db_table
+    places = CountryRegion._meta.db_table
+    only = "AND r.federation_id = %s" if federation is not None else ""
+    sql = f"""
+        SELECT r.id, m.member_id
+        FROM {rules} r
+        JOIN {memberships} m ON m.federation_id = r.federation_id
+        JOIN {organisations} o ON o.id = m.member_id
+        LEFT JOIN {places} p ON p.country = o.country
+        WHERE m.category <> %s
+            AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)
+            AND (r.region_id IS NULL OR p.region_id = r.region_id)
+            AND NOT EXISTS (
+                SELECT 1 FROM {memberships} m2
+                WHERE m2.member_id = m.member_id AND m2.federation_id = r.requires_id
+                    AND m2.joined_on <= %s AND (m2.left_on IS NULL OR m2.left_on > %s)
+            )
+            {only}
+    """  # noqa: S608
+    params = [Membership.Category.REGIONAL.value, day, day, day, day]
+    if federation is not None:
+        params.append(federation.pk)
+    # Query 1: the (rule, member) pairs in breach.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pairs = cursor.fetchall()
+    # Queries 2 and 3 (none when nothing is breached): the rules and organisations named by those pairs.
+    rule_objects = AdmissionRule.objects.select_related("federation", "requires", "region").in_bulk(
+        {rule_id for rule_id, _member in pairs}
+    )
+    members = Organisation.objects.in_bulk({member_id for _rule, member_id in pairs})
+    breaches = [Breach(members[member_id], rule_objects[rule_id]) for rule_id, member_id in pairs]
+    return sorted(breaches, key=lambda b: (str(b.rule.federation.short_name), b.organisation.name))
