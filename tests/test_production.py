@@ -17,10 +17,7 @@ from registry.env import cache_from_url, env_pair
 from registry.routers import ReplicaRouter, pinned_to_primary
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "DJANGO_ALLOWED_HOSTS": "register.example.org",
-}
+PRODUCTION_ENV = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "register.example.org"}
 
 
 def run_manage(env_changes, *args):

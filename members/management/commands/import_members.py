@@ -1,0 +1,39 @@
+"""Import organisations and memberships from a CSV file, all or nothing."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from members.csv_io import apply_import, plan_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import organisations and memberships from a CSV file in the export's format. "
+        "Nothing is written unless every row is valid."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="The CSV file (UTF-8, comma or semicolon).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check the file and say what would change; write nothing."
+        )
+
+    def handle(self, *args, file, dry_run, **options):
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
+        plan = plan_import(data)
+        if plan.errors:
+            for error in plan.errors:
+                self.stderr.write(str(error))
+            raise CommandError(f"{len(plan.errors)} error(s) in {file}; nothing was imported.")
+        for row in plan.rows:
+            if row.changes and options["verbosity"] > 1:
+                changes = "; ".join(f"{c.column}: {c.old!r} → {c.new!r}" for c in row.changes)
+                self.stdout.write(f"row {row.row} ({row.action}): {changes}")
+        counts = plan.counts() if dry_run else apply_import(plan)
+        summary = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in counts.items())
+        prefix = "Dry run, nothing written. Would do — " if dry_run else "Imported — "
+        self.stdout.write(prefix + summary)
