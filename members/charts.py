@@ -1,0 +1,292 @@
+"""Geometry for the growth chart and the world map, drawn as inline SVG by templates.
+
+A view computes the figures with `members.stats`, passes them through
+`growth_chart()` / `world_map()` and includes the result:
+
+    {% include "members/includes/_chart.html" with chart=growth_chart %}
+    {% include "members/includes/_map.html" with map=world_map %}
+
+where `growth_chart = charts.growth_chart(stats.growth(federation, as_of))` and
+`world_map = charts.world_map(charts.country_counts(stats.breakdown(federation, as_of)))`.
+
+Python only does the arithmetic (scales, ticks, buckets) and hands the
+templates ready-made coordinate strings, so nothing numeric is ever localised
+into an attribute ("12,5" in French) and every text goes through the template
+engine's escaping. Nothing here runs in the browser: the pages work with
+JavaScript off and under a strict Content-Security-Policy.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django_countries import countries as country_registry
+from django_countries.fields import Country
+
+WORLD_DATA = Path(__file__).resolve().parent / "data" / "world.json"
+
+# Chart canvas, in SVG user units. Narrow enough that its 14-unit text stays
+# legible when a 375 px phone scales the drawing down.
+WIDTH = 480
+MARGIN_LEFT = 44
+MARGIN_RIGHT = 8
+TOP = 24
+MEMBERS_HEIGHT = 150
+GAP = 50  # room for the year labels and the lower panel's title
+CHANGES_HEIGHT = 80
+BOTTOM = 8
+PLOT_WIDTH = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+
+# Map shading, light to dark: even the lightest has 3:1 contrast against the
+# grey of countries without members (WCAG 1.4.11), so no member country is lost.
+MAP_BUCKET_COLOURS = ("#4a8cc0", "#3a78ad", "#2b6196", "#1c4a7a", "#0c2f57")
+MAP_BUCKET_COUNT = len(MAP_BUCKET_COLOURS)
+MAP_EMPTY_COLOUR = "#eeeeee"
+
+
+def _fmt(value):
+    """A coordinate as the SVG attribute wants it: dot decimal, no trailing zeros."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def nice_ticks(maximum, count=4):
+    """Round tick values from 0 to at least `maximum` (0, 5, 10, 15 ...)."""
+    if maximum <= 0:
+        return [0, 1]
+    raw = maximum / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(1, int(step))
+    top = step * math.ceil(maximum / step)
+    return list(range(0, top + 1, step))
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: int
+    y: str
+
+
+@dataclass(frozen=True)
+class YearColumn:
+    year: int
+    members: int
+    joins: int
+    departures: int
+    x: str
+    label_x: str
+    width: str
+    members_y: str
+    members_height: str
+    joins_y: str
+    joins_height: str
+    departures_y: str
+    departures_height: str
+    show_label: bool
+
+
+@dataclass(frozen=True)
+class GrowthChart:
+    columns: list
+    member_ticks: list
+    change_ticks: list
+    width: int
+    height: int
+    members_base: str
+    changes_zero: str
+    changes_top: str
+    changes_bottom: str
+    axis_left: str
+    axis_right: str
+    year_label_y: str
+    members_title_y: str
+    changes_title_y: str
+    first_year: int | None
+    last_year: int | None
+    first_members: int
+    last_members: int
+    total_joins: int
+    total_departures: int
+
+    @property
+    def is_empty(self):
+        return not self.columns
+
+    @property
+    def viewbox(self):
+        return f"0 0 {self.width} {self.height}"
+
+
+def growth_chart(years):
+    """Lay out `stats.growth()` (objects with year, members_at_year_end, joins, departures) as bars."""
+    years = sorted(years, key=lambda item: item.year)
+    member_ticks = nice_ticks(max((y.members_at_year_end for y in years), default=0))
+    change_max = max((max(y.joins, y.departures) for y in years), default=0)
+    change_ticks = nice_ticks(change_max, count=2)
+
+    members_base = TOP + MEMBERS_HEIGHT
+    changes_mid = members_base + GAP + CHANGES_HEIGHT / 2
+    half = CHANGES_HEIGHT / 2
+    slot = PLOT_WIDTH / max(len(years), 1)
+    bar = max(slot * 0.7, 1)
+    # Label at most about twelve years so the labels never overlap; always the last.
+    label_every = max(1, math.ceil(len(years) / 12))
+
+    def members_scale(value):
+        return MEMBERS_HEIGHT * value / member_ticks[-1]
+
+    def changes_scale(value):
+        return half * value / change_ticks[-1]
+
+    columns = []
+    for index, item in enumerate(years):
+        x = MARGIN_LEFT + index * slot + (slot - bar) / 2
+        height = members_scale(item.members_at_year_end)
+        joins = changes_scale(item.joins)
+        departures = changes_scale(item.departures)
+        columns.append(
+            YearColumn(
+                year=item.year,
+                members=item.members_at_year_end,
+                joins=item.joins,
+                departures=item.departures,
+                x=_fmt(x),
+                label_x=_fmt(x + bar / 2),
+                width=_fmt(bar),
+                members_y=_fmt(members_base - height),
+                members_height=_fmt(height),
+                joins_y=_fmt(changes_mid - joins),
+                joins_height=_fmt(joins),
+                departures_y=_fmt(changes_mid),
+                departures_height=_fmt(departures),
+                show_label=(len(years) - 1 - index) % label_every == 0,
+            )
+        )
+    return GrowthChart(
+        columns=columns,
+        member_ticks=[Tick(value, _fmt(members_base - members_scale(value))) for value in member_ticks],
+        change_ticks=[
+            Tick(value, _fmt(changes_mid - sign * changes_scale(abs(value))))
+            for value in change_ticks[1:]
+            for sign in (1, -1)
+        ],
+        width=WIDTH,
+        height=int(members_base + GAP + CHANGES_HEIGHT + BOTTOM),
+        members_base=_fmt(members_base),
+        changes_zero=_fmt(changes_mid),
+        changes_top=_fmt(changes_mid - half),
+        changes_bottom=_fmt(changes_mid + half),
+        axis_left=_fmt(MARGIN_LEFT),
+        axis_right=_fmt(WIDTH - MARGIN_RIGHT),
+        year_label_y=_fmt(members_base + 18),
+        members_title_y=_fmt(TOP - 10),
+        changes_title_y=_fmt(members_base + GAP - 12),
+        first_year=years[0].year if years else None,
+        last_year=years[-1].year if years else None,
+        first_members=years[0].members_at_year_end if years else 0,
+        last_members=years[-1].members_at_year_end if years else 0,
+        total_joins=sum(y.joins for y in years),
+        total_departures=sum(y.departures for y in years),
+    )
+
+
+@cache
+def world_outlines():
+    """The vendored country outlines: (viewBox, {ISO alpha-2 code: SVG path})."""
+    data = json.loads(WORLD_DATA.read_text(encoding="utf-8"))
+    return data["viewBox"], data["countries"]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    index: int
+    low: int
+    high: int
+
+    @property
+    def colour(self):
+        return MAP_BUCKET_COLOURS[self.index - 1]
+
+
+@dataclass(frozen=True)
+class MapCountry:
+    code: str
+    name: str
+    members: int
+    bucket: Bucket | None
+    path: str
+
+    @property
+    def colour(self):
+        return self.bucket.colour if self.bucket else MAP_EMPTY_COLOUR
+
+
+@dataclass(frozen=True)
+class WorldMap:
+    viewbox: str
+    shapes: list
+    buckets: list
+    rows: list  # MapCountry for every member country, largest first, for the data table
+    empty_colour: str = MAP_EMPTY_COLOUR
+
+    @property
+    def is_empty(self):
+        return not self.rows
+
+
+def buckets_for(maximum):
+    """Up to five shading classes covering 1..maximum, one per value when they fit."""
+    if maximum <= 0:
+        return []
+    if maximum <= MAP_BUCKET_COUNT:
+        return [Bucket(i, value, value) for i, value in enumerate(range(1, maximum + 1), start=1)]
+    size = math.ceil(maximum / MAP_BUCKET_COUNT)
+    return [
+        Bucket(i, 1 + (i - 1) * size, min(i * size, maximum))
+        for i in range(1, MAP_BUCKET_COUNT + 1)
+        if 1 + (i - 1) * size <= maximum
+    ]
+
+
+def _code(country):
+    return (country.code if isinstance(country, Country) else str(country or "")).upper()
+
+
+def world_map(counts):
+    """Shade each country by its number of members; `counts` maps a country (code or Country) to members."""
+    pairs = counts.items() if hasattr(counts, "items") else counts
+    members = {}
+    for country, number in pairs:
+        code = _code(country)
+        if code and number:
+            members[code] = members.get(code, 0) + number
+    buckets = buckets_for(max(members.values(), default=0))
+
+    def bucket_of(number):
+        return next((b for b in buckets if b.low <= number <= b.high), None)
+
+    def name_of(code):
+        # Localised by django-countries in the active language; the outline's own
+        # English name is never shown, so a code it does not know gets its code.
+        return country_registry.name(code) or code
+
+    viewbox, outlines = world_outlines()
+    shapes = [
+        MapCountry(code, name_of(code), members.get(code, 0), bucket_of(members.get(code, 0)), path)
+        for code, path in sorted(outlines.items())
+    ]
+    rows = sorted(
+        (
+            MapCountry(code, name_of(code), number, bucket_of(number), outlines.get(code, ""))
+            for code, number in members.items()
+        ),
+        key=lambda row: (-row.members, row.name),
+    )
+    return WorldMap(viewbox=viewbox, shapes=shapes, buckets=buckets, rows=rows)
+
+
+def country_counts(regions):
+    """{country code: members} from `stats.breakdown()`'s regions, for `world_map()`."""
+    return {_code(row.country): row.members for region in regions for row in region.countries if row.country}
