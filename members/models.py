@@ -131,67 +131,75 @@ def _reachable_sql(organisation_id, direction, excluding_membership):
 
 
 def network_sql(federation_ids, day):
-    """Return the WITH clause naming `latest` and `network` for the federations on the day.
+    """Return a WITH clause naming `network`: the federations' networks on the day.
 
-    `latest` holds each organisation's latest declaration on or before the day.
     `network` holds one row per (root_id, organisation_id) reachable below a
     root through memberships of any category current on the day, with the
-    shortest depth and, per figure, whether a federation of the root's network
-    already includes the organisation in its declaration: the organisation was
-    its member (directly, or below a member) on the declaration's date and the
-    declaration gives that figure with `includes_members` ticked. The root's
-    own declaration never covers anyone: it is what the computed figures are
-    compared with.
+    shortest depth, the enterprises and employment of the organisation's
+    latest declaration on or before the day, and, per figure, whether a
+    federation of the root's network already includes them in its own
+    declaration: the organisation was its member (directly, or below a
+    member) on the declaration's date and the declaration gives that figure
+    with `includes_members` ticked. The root's own declaration never covers
+    anyone: it is what the computed figures are compared with.
     """
     # Only constant identifiers are interpolated; values go through params.
-    # The coverage flags travel down the paths, so an organisation reached by
-    # several paths is covered when any of them passes through a declaration
-    # that includes it; `network` then keeps one row per organisation. The
-    # depth bound (a path longer than the number of organisations must loop)
-    # ends the recursion even if bad data ever contained a cycle.
+    # Each reached row carries its organisation's latest declaration (one
+    # index lookup on members_declaredfigures_one_per_day), and the coverage
+    # flags travel down the paths, so an organisation reached by several
+    # paths is covered when any of them passes through a declaration that
+    # includes it; `network` then keeps one row per organisation. The depth
+    # bound (a path longer than the number of organisations must loop) ends
+    # the recursion even if bad data ever contained a cycle.
     memberships = Membership._meta.db_table
     declarations = DeclaredFigures._meta.db_table
     organisations = Organisation._meta.db_table
     day = connection.ops.adapt_datefield_value(day)
     roots = ", ".join(["%s"] * len(federation_ids))
     current = "m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
+    latest = f"""
+        LEFT JOIN {declarations} l ON l.organisation_id = m.member_id AND l.declared_on = (
+            SELECT MAX(d.declared_on) FROM {declarations} d
+            WHERE d.organisation_id = m.member_id AND d.declared_on <= %s
+        )
+    """  # noqa: S608
+    declared = "l.declared_on, l.enterprises, l.employment, l.includes_members"
 
     def covered(figure):
         return (
-            f"CASE WHEN r.{figure}_covered = 1 OR (l.includes_members AND l.{figure} IS NOT NULL "
-            f"AND m.joined_on <= l.declared_on) THEN 1 ELSE 0 END"
+            f"CASE WHEN r.{figure}_covered = 1 OR (r.includes_members AND r.{figure} IS NOT NULL "
+            f"AND m.joined_on <= r.declared_on) THEN 1 ELSE 0 END"
         )
 
     sql = f"""
-        WITH RECURSIVE latest AS (
-            SELECT d.id, d.organisation_id, d.declared_on, d.enterprises, d.employment, d.includes_members
-            FROM {declarations} d
-            WHERE d.declared_on = (
-                SELECT MAX(d2.declared_on) FROM {declarations} d2
-                WHERE d2.organisation_id = d.organisation_id AND d2.declared_on <= %s
-            )
-        ),
-        reach(root_id, organisation_id, depth, enterprises_covered, employment_covered) AS (
-            SELECT m.federation_id, m.member_id, 1, 0, 0
+        WITH RECURSIVE reach(
+            root_id, organisation_id, depth, enterprises_covered, employment_covered,
+            declared_on, enterprises, employment, includes_members
+        ) AS (
+            SELECT m.federation_id, m.member_id, 1, 0, 0, {declared}
             FROM {memberships} m
+            {latest}
             WHERE m.federation_id IN ({roots}) AND {current}
             UNION
-            SELECT r.root_id, m.member_id, r.depth + 1, {covered("enterprises")}, {covered("employment")}
+            SELECT r.root_id, m.member_id, r.depth + 1, {covered("enterprises")}, {covered("employment")},
+                {declared}
             FROM reach r
             JOIN {memberships} m ON m.federation_id = r.organisation_id
-            LEFT JOIN latest l ON l.organisation_id = r.organisation_id
+            {latest}
             WHERE {current} AND m.member_id <> r.root_id
                 AND r.depth < (SELECT COUNT(*) FROM {organisations})
         ),
         network AS (
             SELECT root_id, organisation_id, MIN(depth) AS depth,
                 MAX(enterprises_covered) AS enterprises_covered,
-                MAX(employment_covered) AS employment_covered
+                MAX(employment_covered) AS employment_covered,
+                MAX(enterprises) AS enterprises,
+                MAX(employment) AS employment
             FROM reach
             GROUP BY root_id, organisation_id
         )
     """  # noqa: S608
-    params = [day, *federation_ids, day, day, day, day]
+    params = [day, *federation_ids, day, day, day, day, day]
     return sql, params
 
 

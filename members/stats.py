@@ -158,11 +158,10 @@ def _network_totals(federation_ids, day, group_by):
     # An organisation adds a figure only where no federation of the network covers it.
     query = f"""{sql}
         SELECT {group_by},
-            COALESCE(SUM(CASE WHEN n.enterprises_covered = 0 THEN l.enterprises END), 0),
-            COALESCE(SUM(CASE WHEN n.employment_covered = 0 THEN l.employment END), 0)
+            COALESCE(SUM(CASE WHEN n.enterprises_covered = 0 THEN n.enterprises END), 0),
+            COALESCE(SUM(CASE WHEN n.employment_covered = 0 THEN n.employment END), 0)
         FROM network n
         JOIN {organisations} o ON o.id = n.organisation_id
-        LEFT JOIN latest l ON l.organisation_id = n.organisation_id
         GROUP BY {group_by}
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -391,13 +390,16 @@ def _figure(computed, declaration, declared_field, day):
     return Figure(computed, False, day, None, "")
 
 
-def headline(federation, as_of=None):
+def headline(federation, as_of=None, figures=None):
     """Return the headline sentence, in the active language, with its four sourced figures (four queries).
 
     Each figure is the federation's own latest declaration on or before the
     day where it gives one, and the register's computed figure otherwise.
+    Pass the federation's `figures` (from figures_for_federations) to build
+    the sentence without a query, as the home page does for every federation.
     """
-    figures = federation_figures(federation, as_of)
+    if figures is None:
+        figures = federation_figures(federation, as_of)
     declaration = figures.declaration
     members = _figure(figures.members, declaration, "member_organisations", figures.as_of)
     countries = _figure(figures.countries, declaration, "countries", figures.as_of)

@@ -488,6 +488,13 @@ def test_headline_runs_four_queries_whatever_the_network(any_network, django_ass
         stats.headline(any_network, DAY)
 
 
+def test_headline_from_figures_already_computed_runs_no_query(any_network, django_assert_num_queries):
+    figures = stats.figures_for_federations([any_network], DAY)[any_network.pk]
+    with django_assert_num_queries(0):
+        text = stats.headline(any_network, DAY, figures=figures).text
+    assert text == stats.headline(any_network, DAY).text
+
+
 def test_network_runs_one_query_whatever_the_depth(any_network, django_assert_num_queries):
     # 1 the recursive CTE joined to the organisations.
     with django_assert_num_queries(1):
