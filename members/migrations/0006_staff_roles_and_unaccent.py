@@ -33,8 +33,16 @@ MEMBERS_MODELS = [
 ROLES = {
     # Everything in the register, staff accounts, and unlocking locked-out sign-ins.
     REGISTRY_ADMINISTRATORS: [
-        *(f"members.{action}_{model}" for model in MEMBERS_MODELS for action in ("add", "change", "delete", "view")),
-        *(f"auth.{action}_{model}" for model in ("user", "group") for action in ("add", "change", "delete", "view")),
+        *(
+            f"members.{action}_{model}"
+            for model in MEMBERS_MODELS
+            for action in ("add", "change", "delete", "view")
+        ),
+        *(
+            f"auth.{action}_{model}"
+            for model in ("user", "group")
+            for action in ("add", "change", "delete", "view")
+        ),
         *(
             f"axes.{action}_{model}"
             for model in ("accessattempt", "accesslog", "accessfailurelog")

@@ -1,0 +1,276 @@
+"""List filters and the paginator of the staff admin's changelists.
+
+The organisation list and the membership list offer the same filters. On the
+membership list each filter narrows the rows directly. On the organisation
+list the membership filters (federation, category, current/former, year
+joined) describe one and the same membership: "current members of CECOP who
+joined in 2017" keeps an organisation only if a single membership of it
+matches all three.
+"""
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from members.models import CountryRegion, Membership, Organisation, Region
+
+
+class CappedCountPaginator(Paginator):
+    """A paginator that counts at most CAP rows, so a long list never pays for a full COUNT(*).
+
+    Below the cap the count is exact. Above it the list says "more than CAP"
+    and pages stop at the cap: staff narrow a list that long with search and
+    filters. The count is one `SELECT COUNT(*) FROM (... LIMIT CAP + 1)`, whose
+    cost is bounded whatever the table's size.
+    """
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self):
+        counted = self.object_list[: self.CAP + 1].count()
+        self.capped = counted > self.CAP
+        return min(counted, self.CAP)
+
+    capped = False
+
+
+class DefaultChoiceFilter(admin.SimpleListFilter):
+    """A filter that applies `default` when the address names no value, and offers "All" explicitly."""
+
+    default = "all"
+
+    def value(self):
+        value = super().value()
+        return self.default if value in (None, "") else value
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class StatusChoices:
+    ALL = "all"
+    CURRENT = "current"
+    FORMER = "former"
+    NEVER = "never"
+
+
+def _today():
+    return timezone.localdate()
+
+
+# Filters of the membership list (each narrows the membership rows).
+
+
+class MembershipStatusFilter(DefaultChoiceFilter):
+    """Current memberships by default: the list a federation's staff works from is who belongs today.
+
+    "Former" are memberships that have ended; "All" shows every period.
+    """
+
+    title = _("current or former")
+    parameter_name = "status"
+    default = StatusChoices.CURRENT
+
+    def lookups(self, request, model_admin):
+        return [
+            (StatusChoices.CURRENT, _("Current")),
+            (StatusChoices.FORMER, _("Former")),
+            (StatusChoices.ALL, _("All")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = _today()
+        if self.value() == StatusChoices.CURRENT:
+            return queryset.current_on(today)
+        if self.value() == StatusChoices.FORMER:
+            return queryset.filter(left_on__lte=today)
+        return queryset
+
+
+class FederationFilter(admin.SimpleListFilter):
+    """Federations: organisations that have (or had) at least one member."""
+
+    title = _("federation")
+    parameter_name = "federation"
+
+    def lookups(self, request, model_admin):
+        federations = Organisation.objects.filter(
+            Exists(Membership.objects.filter(federation=OuterRef("pk")))
+        ).only("name", "acronym")
+        return [(str(f.pk), f.short_name) for f in federations]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(federation_id=self.value())
+        return queryset
+
+
+class CategoryFilter(admin.SimpleListFilter):
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return Membership.Category.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(category=self.value())
+        return queryset
+
+
+class YearJoinedFilter(admin.SimpleListFilter):
+    title = _("year joined")
+    parameter_name = "joined"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(d.year), str(d.year)) for d in Membership.objects.dates("joined_on", "year", order="DESC")
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(joined_on__year=self.value())
+        return queryset
+
+
+class RegionFilter(admin.SimpleListFilter):
+    """The ICA region of the organisation's (or the member's) headquarters country."""
+
+    title = _("region")
+    parameter_name = "region"
+    country_field = "member__country"
+
+    def lookups(self, request, model_admin):
+        return list(Region.objects.values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            countries_in_region = CountryRegion.objects.filter(region__slug=self.value()).values("country")
+            return queryset.filter(**{f"{self.country_field}__in": countries_in_region})
+        return queryset
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """Only the countries that appear in the register, by their name in the active language."""
+
+    title = _("country")
+    parameter_name = "country"
+    country_field = "member__country"
+
+    def lookups(self, request, model_admin):
+        codes = Organisation.objects.exclude(country="").values_list("country", flat=True).distinct()
+        return sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.country_field: self.value()})
+        return queryset
+
+
+class MemberKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+    kind_field = "member__kind"
+
+    def lookups(self, request, model_admin):
+        return Organisation.Kind.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.kind_field: self.value()})
+        return queryset
+
+
+# Filters of the organisation list.
+
+
+MEMBERSHIP_PARAMETERS = ("federation", "category", "joined", "status")
+
+
+def _membership_criteria(params):
+    criteria = Q()
+    if params.get("federation"):
+        criteria &= Q(federation_id=params["federation"])
+    if params.get("category"):
+        criteria &= Q(category=params["category"])
+    if params.get("joined"):
+        criteria &= Q(joined_on__year=params["joined"])
+    return criteria
+
+
+def filter_organisations_by_membership(queryset, params):
+    """Keep organisations with one membership matching every membership criterion in params."""
+    matching = Membership.objects.filter(_membership_criteria(params), member=OuterRef("pk"))
+    status = params.get("status") or StatusChoices.ALL
+    if status == StatusChoices.CURRENT:
+        return queryset.filter(Exists(matching.current_on(_today())))
+    if status == StatusChoices.FORMER:
+        return queryset.filter(Exists(matching)).exclude(Exists(matching.current_on(_today())))
+    if status == StatusChoices.NEVER:
+        return queryset.exclude(Exists(matching))
+    return queryset.filter(Exists(matching))
+
+
+class OrganisationMembershipFilterMixin:
+    """Applies all membership criteria at once, in whichever of these filters comes first."""
+
+    def queryset(self, request, queryset):
+        params = {name: request.GET.get(name) for name in MEMBERSHIP_PARAMETERS}
+        if params["status"] == StatusChoices.ALL:
+            params["status"] = None
+        active = [name for name in MEMBERSHIP_PARAMETERS if params[name]]
+        if not active or active[0] != self.parameter_name:
+            return queryset
+        return filter_organisations_by_membership(queryset, params)
+
+
+class OrganisationFederationFilter(OrganisationMembershipFilterMixin, FederationFilter):
+    pass
+
+
+class OrganisationCategoryFilter(OrganisationMembershipFilterMixin, CategoryFilter):
+    title = _("membership category")
+
+
+class OrganisationYearJoinedFilter(OrganisationMembershipFilterMixin, YearJoinedFilter):
+    pass
+
+
+class OrganisationStatusFilter(OrganisationMembershipFilterMixin, DefaultChoiceFilter):
+    """Every organisation by default: staff look for federations and newcomers too.
+
+    "Current member" keeps organisations with a membership in force today
+    (of the federation, category and year chosen in the other filters, if
+    any); "Former member" those whose matching memberships have all ended;
+    "Never a member" those with no matching membership at all.
+    """
+
+    title = _("current or former member")
+    parameter_name = "status"
+    default = StatusChoices.ALL
+
+    def lookups(self, request, model_admin):
+        return [
+            (StatusChoices.ALL, _("All")),
+            (StatusChoices.CURRENT, _("Current member")),
+            (StatusChoices.FORMER, _("Former member")),
+            (StatusChoices.NEVER, _("Never a member")),
+        ]
+
+
+class OrganisationRegionFilter(RegionFilter):
+    country_field = "country"
+
+
+class OrganisationCountryFilter(CountryFilter):
+    country_field = "country"

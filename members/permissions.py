@@ -1,0 +1,201 @@
+"""Who may do what in the admin: the three staff roles and the federation scope.
+
+- Registry administrators (the group, or superusers) may do everything their
+  model permissions allow.
+- Federation editors (the group plus one or more FederationEditor rows) see
+  every record, but add, change and end only the memberships of their
+  federations, and edit the declared figures of their federations and of
+  the organisations that are or were members of them.
+- Read-only staff see everything and change nothing.
+
+Django's model permissions (given to the groups by migration 0006) are the
+first gate; the federation scope below is the second. Every admin view and
+action asks these functions, so a hidden button is never the only guard.
+The answers are cached on the user object for the length of one request.
+"""
+
+from members.models import FederationEditor, Membership
+
+REGISTRY_ADMINISTRATORS = "Registry administrators"
+FEDERATION_EDITORS = "Federation editors"
+READ_ONLY_STAFF = "Read-only staff"
+
+_CACHE = "_registry_permissions"
+
+
+def _cache(user):
+    cache = getattr(user, _CACHE, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _CACHE, cache)
+    return cache
+
+
+def _is_staff(user):
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def is_registry_administrator(user):
+    """Return whether the user is a superuser or in the registry administrators' group."""
+    if not _is_staff(user):
+        return False
+    if user.is_superuser:
+        return True
+    cache = _cache(user)
+    if "administrator" not in cache:
+        cache["administrator"] = user.groups.filter(name=REGISTRY_ADMINISTRATORS).exists()
+    return cache["administrator"]
+
+
+def editable_federation_ids(user):
+    """Return the ids of the federations whose memberships the user may edit (empty for others)."""
+    if not _is_staff(user):
+        return frozenset()
+    cache = _cache(user)
+    if "federations" not in cache:
+        cache["federations"] = frozenset(
+            FederationEditor.objects.filter(user=user).values_list("federation_id", flat=True)
+        )
+    return cache["federations"]
+
+
+def is_federation_editor(user):
+    """Return whether the user edits at least one federation (and is not an administrator)."""
+    return not is_registry_administrator(user) and bool(editable_federation_ids(user))
+
+
+def declarable_organisation_ids(user):
+    """Return the ids of organisations whose declared figures an editor may edit.
+
+    The editor's federations themselves, and every organisation that is or
+    ever was a direct member of one of them.
+    """
+    federations = editable_federation_ids(user)
+    if not federations:
+        return frozenset()
+    cache = _cache(user)
+    if "declarable" not in cache:
+        members = Membership.objects.filter(federation_id__in=federations).values_list("member_id", flat=True)
+        cache["declarable"] = federations | frozenset(members)
+    return cache["declarable"]
+
+
+def _has(user, action, model):
+    return _is_staff(user) and user.has_perm(f"members.{action}_{model}")
+
+
+# Memberships
+
+
+def can_view_memberships(user):
+    return _has(user, "view", "membership") or _has(user, "change", "membership")
+
+
+def can_add_membership(user):
+    """Whether the user may add a membership at all (the federation is checked on save)."""
+    if not _has(user, "add", "membership"):
+        return False
+    return is_registry_administrator(user) or bool(editable_federation_ids(user))
+
+
+def can_edit_membership(user, membership, action="change"):
+    """Whether the user may change (or delete: action="delete") this membership."""
+    if not _has(user, action, "membership"):
+        return False
+    if is_registry_administrator(user):
+        return True
+    return membership.federation_id in editable_federation_ids(user)
+
+
+def can_edit_some_memberships(user, action="change"):
+    """Whether the user may change (or delete) any membership at all, before one is chosen."""
+    if not _has(user, action, "membership"):
+        return False
+    return is_registry_administrator(user) or bool(editable_federation_ids(user))
+
+
+def can_save_membership(user, membership):
+    """Whether the membership, as it is about to be saved, lies in the user's scope."""
+    allowed = can_add_membership(user) if membership.pk is None else _has(user, "change", "membership")
+    if not allowed:
+        return False
+    return is_registry_administrator(user) or membership.federation_id in editable_federation_ids(user)
+
+
+# Declared figures
+
+
+def can_add_declaration(user, organisation=None):
+    """Whether the user may add declared figures (for this organisation, when given)."""
+    if not _has(user, "add", "declaredfigures"):
+        return False
+    if is_registry_administrator(user):
+        return True
+    if organisation is None:
+        return bool(editable_federation_ids(user))
+    return organisation.pk in declarable_organisation_ids(user)
+
+
+def can_edit_declaration(user, declaration=None, action="change", organisation=None):
+    """Whether the user may change or delete this declaration (or those of this organisation)."""
+    if not _has(user, action, "declaredfigures"):
+        return False
+    if is_registry_administrator(user):
+        return True
+    if declaration is not None:
+        organisation_id = declaration.organisation_id
+    elif organisation is not None:
+        organisation_id = organisation.pk
+    else:
+        return bool(editable_federation_ids(user))
+    return organisation_id in declarable_organisation_ids(user)
+
+
+def can_save_declaration(user, declaration):
+    """Whether the declaration, as it is about to be saved, lies in the user's scope."""
+    action = "add" if declaration.pk is None else "change"
+    if not _has(user, action, "declaredfigures"):
+        return False
+    return is_registry_administrator(user) or declaration.organisation_id in declarable_organisation_ids(user)
+
+
+# Organisations
+
+
+def can_change_organisation_fields(user):
+    """Whether the user may change an organisation's own fields (administrators)."""
+    return _has(user, "change", "organisation")
+
+
+def can_open_organisation_for_editing(user, organisation):
+    """Whether the user may save an organisation's page, for its own fields or its inlines.
+
+    Editors may: any organisation may join their federations, and the page's
+    inlines are where they add the membership. The organisation's own fields
+    stay read-only for them.
+    """
+    if organisation is None:
+        return can_change_organisation_fields(user)
+    return can_change_organisation_fields(user) or is_federation_editor(user)
+
+
+# Import and export
+
+
+def can_import(user):
+    """Whether the user may import a CSV file of organisations and memberships.
+
+    An import creates and changes organisations and memberships of any
+    federation, so only those who may add and change all of them
+    (administrators) may run one.
+    """
+    return all(
+        _has(user, action, model)
+        for action in ("add", "change")
+        for model in ("organisation", "membership", "declaredfigures")
+    )
+
+
+def can_export(user):
+    """Whether the user may download the register as CSV (any member of staff who may view it)."""
+    return _has(user, "view", "organisation") and can_view_memberships(user)
