@@ -246,6 +246,19 @@ def test_organisations_below_a_member_that_left_are_out_of_the_network(
     )
 
 
+def test_an_organisation_that_left_a_member_federation_on_the_date_is_out_of_the_network(
+    federation, federation_factory, membership_factory, declaration_factory
+):
+    national = membership_factory(federation=federation, member=federation_factory()).member
+    cooperative = membership_factory(federation=national, joined_on=D(2012, 1, 1), left_on=DAY).member
+    declaration_factory(organisation=cooperative, enterprises=1, employment=100)
+    the_day_before = DAY - datetime.timedelta(days=1)
+    assert [n.organisation for n in stats.network(federation, DAY)] == [national]
+    assert [n.organisation for n in stats.network(federation, the_day_before)] == [national, cooperative]
+    assert stats.federation_figures(federation, DAY).employment == 0
+    assert stats.federation_figures(federation, the_day_before).employment == 100
+
+
 def test_network_gives_each_organisation_at_its_shortest_depth(
     federation, federation_factory, membership_factory
 ):
