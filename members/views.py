@@ -1,31 +1,206 @@
-from django.db.models import Count, Q
-from django.shortcuts import render
-from django.views.generic import DetailView
+"""The public site's pages. Each composes QuerySets and members/stats.py; none loops over queries."""
 
-from members.models import Membership, Organisation
+import datetime
+
+from django import forms
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+
+from members import charts, stats
+from members.feeds import latest_events
+from members.filters import DirectoryFilter
+from members.models import DeclaredFigures, Membership, Organisation
+
+DIRECTORY_PAGE_SIZE = 25
+HOME_EVENTS = 10
+# Kinds of organisation that have members of their own; their page links to the federation page.
+FEDERATION_KINDS = (Organisation.Kind.INTERNATIONAL, Organisation.Kind.REGIONAL, Organisation.Kind.NATIONAL)
+
+
+class AsOfForm(forms.Form):
+    """The day the figures are asked for; empty means today."""
+
+    as_of = forms.DateField(
+        label=_("Figures as of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("Enter a date as year-month-day, for example 2017-06-21.")},
+    )
+
+    def clean_as_of(self):
+        day = self.cleaned_data["as_of"]
+        if day is not None and not (MIN_DAY <= day <= MAX_DAY):
+            raise forms.ValidationError(
+                _("Choose a date between %(first)s and %(last)s.")
+                % {"first": date_format(MIN_DAY), "last": date_format(MAX_DAY)}
+            )
+        return day
+
+
+MIN_DAY = datetime.date(1800, 1, 1)
+MAX_DAY = datetime.date(2100, 12, 31)
+
+
+def _as_of(request):
+    """Return (form, day, status): the reader's day, or today with the form's error and a 400."""
+    today = timezone.localdate()
+    form = AsOfForm(request.GET if "as_of" in request.GET else None, initial={"as_of": today})
+    if form.is_bound and not form.is_valid():
+        return form, today, 400
+    day = (form.cleaned_data.get("as_of") if form.is_bound else None) or today
+    return form, day, 200
+
+
+def _federations():
+    """Return the organisations that have ever had a counted member, by name."""
+    return Organisation.objects.filter(pk__in=Membership.objects.counted().values("federation_id")).order_by(
+        "name"
+    )
 
 
 def home(request):
-    """The federations in the register, largest first."""
-    federations = (
-        Organisation.objects.annotate(
-            member_count=Count(
-                "affiliations",
-                filter=~Q(affiliations__category=Membership.Category.REGIONAL),
-                distinct=True,
+    """The federations with their headline figures today, and the latest joins and departures."""
+    today = timezone.localdate()
+    # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
+    federations = list(_federations())
+    figures = stats.figures_for_federations(federations, today)
+    federations.sort(key=lambda f: (-figures[f.pk].members, f.name))
+    cards = [
+        {
+            "federation": f,
+            "figures": figures[f.pk],
+            "headline": stats.headline(f, today, figures=figures[f.pk]),
+        }
+        for f in federations
+    ]
+    # Queries 6-7: the latest joins and departures.
+    events = latest_events(limit=HOME_EVENTS)
+    return render(request, "members/home.html", {"cards": cards, "events": events, "today": today})
+
+
+def federation_detail(request, slug):
+    """A federation's figures as of a day, declared beside computed, by region and country, over time."""
+    # Query 1: the federation; then stats: figures (4), network (1), breakdown (3)
+    # and growth (2) — eleven whatever the federation's size; the headline reuses the figures.
+    federation = get_object_or_404(Organisation, slug=slug)
+    form, day, status = _as_of(request)
+    figures = stats.federation_figures(federation, day)
+    network = stats.network(federation, day)
+    breakdown = stats.breakdown(federation, day)
+    context = {
+        "federation": federation,
+        "form": form,
+        "as_of": day,
+        "figures": figures,
+        "categories": [
+            (Membership.Category(code).label, count) for code, count in figures.members_by_category.items()
+        ],
+        "headline": stats.headline(federation, day, figures=figures),
+        "counting_rule": stats.COUNTING_RULE,
+        "as_of_rule": stats.AS_OF_RULE,
+        "breakdown": breakdown,
+        "growth_chart": charts.growth_chart(stats.growth(federation, day)),
+        "world_map": charts.world_map(
+            {
+                place.country: place.members
+                for region in breakdown
+                for place in region.countries
+                if place.country
+            }
+        ),
+        "regional_bodies": [n for n in network if n.organisation.kind == Organisation.Kind.REGIONAL],
+        "member_federations": [
+            n
+            for n in network
+            if n.organisation.kind in (Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL)
+        ],
+    }
+    return render(request, "members/federation_detail.html", context, status=status)
+
+
+def statistics(request):
+    """Every federation's figures side by side, and one federation's tables by region and country."""
+    form, day, status = _as_of(request)
+    federations = list(_federations())
+    figures = stats.figures_for_federations(federations, day)
+    chosen = None
+    slug = request.GET.get("federation")
+    if federations:
+        chosen = next((f for f in federations if f.slug == slug), None)
+        if chosen is None:
+            chosen = max(federations, key=lambda f: (figures[f.pk].members, f.name))
+    context = {
+        "form": form,
+        "as_of": day,
+        "federations": federations,
+        "rows": [figures[f.pk] for f in federations],
+        "chosen": chosen,
+        "breakdown": stats.breakdown(chosen, day) if chosen else [],
+        "counting_rule": stats.COUNTING_RULE,
+    }
+    return render(request, "members/statistics.html", context, status=status)
+
+
+class OrganisationListView(FilterView):
+    """The member directory: search, filters, sorting and pages, all in the query string."""
+
+    filterset_class = DirectoryFilter
+    template_name = "members/organisation_list.html"
+    paginate_by = DIRECTORY_PAGE_SIZE
+    strict = True
+
+    def get_queryset(self):
+        return Organisation.objects.prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.counted().select_related("federation").order_by("joined_on"),
+                to_attr="listed_memberships",
             )
         )
-        .filter(member_count__gt=0)
-        .order_by("-member_count", "name")
-    )
-    return render(request, "members/home.html", {"federations": federations})
+
+    def get_filterset_kwargs(self, filterset_class):
+        # Always bound, so the default sort applies to the bare directory too.
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data"] = self.request.GET
+        return kwargs
 
 
 class OrganisationDetailView(DetailView):
+    """An organisation's memberships, declared figures and contact details.
+
+    The e-mail address is only in the response to a POST of the page's small
+    form (with its CSRF token), so address harvesters reading the page never
+    see it, and readers without JavaScript still can.
+    """
+
     model = Organisation
     template_name = "members/organisation_detail.html"
 
     def get_queryset(self):
-        return Organisation.objects.prefetch_related(
-            "memberships__federation", "declarations__source", "sectors"
+        return Organisation.objects.select_related("source").prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("federation", "source").order_by(
+                    "joined_on", "pk"
+                ),
+            ),
+            Prefetch(
+                "declarations",
+                queryset=DeclaredFigures.objects.select_related("source").order_by("-year", "-declared_on"),
+            ),
+            "sectors",
         )
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("federation_kinds", FEDERATION_KINDS)
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_to_response(self.get_context_data(object=self.object, email_revealed=True))

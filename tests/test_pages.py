@@ -7,8 +7,9 @@ import pytest
 def test_home_lists_the_federations_with_members(client, seeded, language):
     response = client.get(f"/{language}/")
     assert response.status_code == 200
-    assert response.context["federations"][0].acronym == "CICOPA"
-    assert response.context["federations"][0].member_count == 4
+    first = response.context["cards"][0]
+    assert first["federation"].acronym == "CICOPA"
+    assert first["figures"].members == 4
 
 
 def test_organisation_page_shows_memberships_at_their_precision(client, seeded):

@@ -1,0 +1,458 @@
+"""The public pages: what a reader sees, in every language, with JavaScript off."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from members import stats
+from members.models import Membership, Organisation
+from tests.factories import (
+    DeclaredFiguresFactory,
+    FederationFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    SourceFactory,
+)
+
+LANGUAGES = ["en", "fr", "es"]
+JOINERS_2017 = {
+    "Liga de Cooperativas de Puerto Rico",
+    "ULCCS",
+    "Crédit Coopératif",
+    "Société Mutuelle pour artistes",
+}
+TODAY = datetime.date(2024, 3, 15)
+
+
+def names(response):
+    return [organisation.name for organisation in response.context["object_list"]]
+
+
+def directory(client, language="en", **params):
+    return client.get(f"/{language}/organisations/", params)
+
+
+# --- Acceptance story --------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_cicopa_page_shows_the_seeds_sentence_with_its_date_and_source(client, seeded, language):
+    response = client.get(f"/{language}/federations/cicopa/")
+    html = response.content.decode()
+    cicopa = Organisation.objects.get(slug="cicopa")
+    headline = response.context["headline"]
+    assert response.status_code == 200
+    assert headline.text == stats.headline(cicopa).text
+    assert headline.text in html
+    assert headline.members.declared and headline.members.value == 48
+    assert headline.members.source.title in html
+    assert 'datetime="2017-06-21"' in html
+
+
+def test_cicopa_sentence_in_english_is_the_news_items(client, seeded):
+    html = client.get("/en/federations/cicopa/").content.decode()
+    sentence = (
+        "CICOPA affiliates 48 members in 32 countries, representing 68,000 enterprises "
+        "which employ 4 million people."
+    )
+    assert sentence in html
+    assert "21 June 2017" in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_directory_filtered_to_joined_in_2017_finds_exactly_the_four_joiners_once_each(
+    client, seeded, language
+):
+    response = directory(client, language, joined=2017)
+    assert response.status_code == 200
+    assert sorted(names(response)) == sorted(JOINERS_2017)
+    assert response.context["paginator"].count == 4
+
+
+def test_home_shows_each_federations_headline_with_dates_and_sources(client, seeded):
+    response = client.get("/en/")
+    html = response.content.decode()
+    cards = response.context["cards"]
+    assert [card["federation"].acronym for card in cards] == ["CICOPA", "CECOP"]
+    assert cards[0]["headline"].text in html
+    assert "declared on 21 June 2017" in html
+
+
+def test_home_lists_the_latest_joins(client, seeded):
+    response = client.get("/en/")
+    titles = [str(event.title) for event in response.context["events"]]
+    assert "ULCCS joined CICOPA" in titles
+    assert titles[0] == "ULCCS joined CICOPA"  # May 2017 is the latest join in the seed
+
+
+# --- Directory ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Credit Cooperatif", "credit coop", "CRÉDIT COOPÉRATIF", "crédit coopératif", "Crédit"],
+)
+def test_directory_search_ignores_accents_and_case(client, seeded, query):
+    assert names(directory(client, q=query)) == ["Crédit Coopératif"]
+
+
+def test_directory_search_matches_acronyms(client, seeded):
+    assert names(directory(client, q="smart")) == ["Société Mutuelle pour artistes"]
+
+
+def test_directory_search_folds_capital_accented_letters_in_the_data(client, db):
+    OrganisationFactory(name="ÉCOLE ÀRTISANALE ØSTFOLD")
+    OrganisationFactory(name="Ecole normale")
+    assert names(directory(client, q="ecole artisanale")) == ["ÉCOLE ÀRTISANALE ØSTFOLD"]
+    assert names(directory(client, q="østfold")) == ["ÉCOLE ÀRTISANALE ØSTFOLD"]
+
+
+def test_directory_search_treats_like_wildcards_as_text(client, seeded):
+    assert names(directory(client, q="%")) == []
+    assert names(directory(client, q="_")) == []
+
+
+def test_directory_filters_by_federation(client, seeded):
+    assert sorted(names(directory(client, federation="cecop"))) == [
+        "Crédit Coopératif",
+        "Société Mutuelle pour artistes",
+    ]
+
+
+def test_directory_filters_by_region_country_and_kind(client, seeded):
+    assert names(directory(client, region="asia-pacific")) == ["ULCCS"]
+    assert names(directory(client, country="PR")) == ["Liga de Cooperativas de Puerto Rico"]
+    assert names(directory(client, kind="bank")) == ["Crédit Coopératif"]
+
+
+def test_directory_filters_by_category(client, db):
+    federation = FederationFactory()
+    MembershipFactory(federation=federation, member__name="Full one")
+    MembershipFactory(
+        federation=federation, member__name="Observer one", category=Membership.Category.OBSERVER
+    )
+    assert names(directory(client, category="observer")) == ["Observer one"]
+
+
+def test_regional_organisations_are_not_listed_as_members_of_their_parent(client, seeded):
+    assert "European confederation of cooperatives in industry and services" not in names(
+        directory(client, federation="cicopa")
+    )
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_directory_tells_current_from_former_members(client, db):
+    federation = FederationFactory(slug="fed")
+    MembershipFactory(federation=federation, member__name="Stayed")
+    MembershipFactory(federation=federation, member__name="Left", left_on=datetime.date(2020, 1, 1))
+    rejoined = OrganisationFactory(name="Rejoined")
+    MembershipFactory(federation=federation, member=rejoined, left_on=datetime.date(2018, 1, 1))
+    MembershipFactory(federation=federation, member=rejoined, joined_on=datetime.date(2019, 1, 1))
+    MembershipFactory(
+        federation=federation, member__name="Leaves tomorrow", left_on=TODAY + datetime.timedelta(days=1)
+    )
+    assert names(directory(client, federation="fed", status="current")) == [
+        "Leaves tomorrow",
+        "Rejoined",
+        "Stayed",
+    ]
+    assert names(directory(client, federation="fed", status="former")) == ["Left"]
+
+
+def test_year_joined_and_federation_apply_to_the_same_membership(client, db):
+    first, second = FederationFactory(slug="first"), FederationFactory(slug="second")
+    member = OrganisationFactory(name="Two memberships")
+    MembershipFactory(member=member, federation=first, joined_on=datetime.date(2010, 1, 1))
+    MembershipFactory(member=member, federation=second, joined_on=datetime.date(2017, 1, 1))
+    assert names(directory(client, federation="first", joined=2017)) == []
+    assert names(directory(client, federation="second", joined=2017)) == ["Two memberships"]
+
+
+def test_directory_sorts_by_name_country_and_year_joined(client, db):
+    federation = FederationFactory(name="Zeta federation")
+    MembershipFactory(
+        federation=federation, member__name="Bravo", member__country="IN", joined_on=datetime.date(2001, 1, 1)
+    )
+    MembershipFactory(
+        federation=federation, member__name="Alpha", member__country="PR", joined_on=datetime.date(2010, 1, 1)
+    )
+    MembershipFactory(
+        federation=federation,
+        member__name="Charlie",
+        member__country="BE",
+        joined_on=datetime.date(2005, 1, 1),
+    )
+    members = {"federation": federation.slug}
+    assert names(directory(client, sort="name", **members)) == ["Alpha", "Bravo", "Charlie"]
+    assert names(directory(client, sort="-name", **members)) == ["Charlie", "Bravo", "Alpha"]
+    assert names(directory(client, sort="joined", **members)) == ["Bravo", "Charlie", "Alpha"]
+    assert names(directory(client, sort="-joined", **members)) == ["Alpha", "Charlie", "Bravo"]
+    # Belgium, India, Puerto Rico in English; Belgique, Inde, Porto Rico in French.
+    assert names(directory(client, sort="country", **members)) == ["Charlie", "Bravo", "Alpha"]
+    assert names(directory(client, "fr", sort="-country", **members)) == ["Alpha", "Bravo", "Charlie"]
+
+
+def test_directory_sorts_countries_by_their_name_in_the_readers_language(client, db):
+    OrganisationFactory(name="In Germany", country="DE")
+    OrganisationFactory(name="In Spain", country="ES")
+    OrganisationFactory(name="In Estonia", country="EE")
+    # Estonia < Germany < Spain, but Alemania < España < Estonia.
+    assert names(directory(client, "en", sort="country")) == ["In Estonia", "In Germany", "In Spain"]
+    assert names(directory(client, "es", sort="country")) == ["In Germany", "In Spain", "In Estonia"]
+
+
+def test_directory_paginates_and_keeps_the_filters_in_the_page_links(client, db):
+    federation = FederationFactory(slug="big")
+    for number in range(30):
+        MembershipFactory(federation=federation, member__name=f"Member {number:02d}")
+    first = directory(client, federation="big")
+    assert len(first.context["object_list"]) == 25
+    html = first.content.decode()
+    assert re.search(r'href="\?federation=big&amp;page=2"', html)
+    second = directory(client, federation="big", page=2)
+    assert names(second) == [f"Member {number:02d}" for number in range(25, 30)]
+
+
+def test_directory_page_past_the_end_is_404(client, seeded):
+    assert directory(client, page=9).status_code == 404
+
+
+def test_directory_explains_a_bad_filter_value_instead_of_failing(client, seeded):
+    response = directory(client, joined="last year", country="XX")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert names(response) == []
+    assert "Enter a number." in html
+    assert "Select a valid choice." in html
+
+
+def test_directory_offers_the_csv_download_of_the_same_selection_when_it_exists(client, seeded):
+    from django.urls import NoReverseMatch
+
+    try:
+        csv_url = reverse("members:directory-csv")
+    except NoReverseMatch:
+        pytest.skip("the CSV export is not wired yet")
+    html = directory(client, joined=2017, sort="-name").content.decode()
+    assert f'href="{csv_url}?joined=2017&amp;sort=-name"' in html
+
+
+# --- Organisation page -------------------------------------------------------
+
+
+def test_organisation_page_shows_memberships_at_their_precision(client, seeded):
+    html = client.get("/en/organisations/ulccs/").content.decode()
+    assert "May 2017" in html
+    assert "Full member" in html
+
+
+def test_organisation_page_shows_declared_figures_with_their_source(client, seeded):
+    response = client.get("/en/organisations/smart/")
+    html = response.content.decode()
+    assert "75,000" in html
+    assert "CICOPA family keeps on growing" in html
+
+
+def test_organisation_page_counts_unnamed_countries_of_operation(client, seeded):
+    html = client.get("/en/organisations/smart/").content.decode()
+    assert "Belgium and 8 other countries not named by the source" in html
+
+
+def test_organisation_email_is_not_in_the_page_html(client, db):
+    organisation = OrganisationFactory(email="contact@example.coop", website="https://example.coop/")
+    html = client.get(organisation.get_absolute_url()).content.decode()
+    assert "contact@example.coop" not in html
+    assert "contact&#64;example.coop" not in html
+    assert "mailto:" not in html
+    assert "example.coop" in html  # the website is shown, only the address is withheld
+
+
+def test_organisation_email_is_shown_after_the_reader_asks_for_it(client, db):
+    organisation = OrganisationFactory(email="contact@example.coop")
+    response = client.post(organisation.get_absolute_url())
+    assert response.status_code == 200
+    assert 'href="mailto:contact@example.coop"' in response.content.decode()
+
+
+def test_revealing_the_email_needs_the_forms_csrf_token(db):
+    from django.test import Client
+
+    organisation = OrganisationFactory(email="contact@example.coop")
+    response = Client(enforce_csrf_checks=True).post(organisation.get_absolute_url())
+    assert response.status_code == 403
+    assert "contact@example.coop" not in response.content.decode()
+
+
+def test_unknown_organisation_is_404_in_the_sites_style(client, db):
+    response = client.get("/en/organisations/nobody/")
+    assert response.status_code == 404
+    assert 'class="site-nav"' in response.content.decode()
+
+
+# --- Federation and statistics pages ------------------------------------------
+
+
+def test_federation_page_figures_follow_the_chosen_date(client, seeded):
+    before = client.get("/en/federations/cicopa/", {"as_of": "2016-12-31"})
+    after = client.get("/en/federations/cicopa/", {"as_of": "2017-06-21"})
+    assert before.context["figures"].members == 0
+    assert after.context["figures"].members == 4
+    assert before.context["as_of"] == datetime.date(2016, 12, 31)
+
+
+def test_federation_page_explains_an_invalid_date_instead_of_failing(client, seeded):
+    response = client.get("/fr/federations/cicopa/", {"as_of": "2017-13-45"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["as_of"]
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_federation_page_shows_declared_beside_computed_with_coverage_and_rule(client, seeded):
+    response = client.get("/en/federations/cicopa/", {"as_of": "2017-06-21"})
+    html = response.content.decode()
+    figures = response.context["figures"]
+    assert f"Coverage: {figures.covered_members} of its {figures.members} members" in html
+    assert str(stats.COUNTING_RULE) in html.replace("&#x27;", "'")
+    assert '<td class="number">48</td><td class="number">4</td>' in html
+
+
+def test_federation_page_lists_members_by_region_and_country(client, seeded):
+    response = client.get("/en/federations/cicopa/", {"as_of": "2017-06-21"})
+    html = response.content.decode()
+    regions = {str(row.region): row.members for row in response.context["breakdown"]}
+    assert regions == {"Americas": 1, "Asia-Pacific": 1, "Europe": 2}
+    assert "Puerto Rico" in html and "India" in html
+
+
+def test_federation_page_lists_its_regional_body_and_member_federations(client, seeded):
+    response = client.get("/en/federations/cicopa/", {"as_of": "2017-06-21"})
+    assert [n.organisation.acronym for n in response.context["regional_bodies"]] == ["CECOP"]
+    assert [n.organisation.acronym for n in response.context["member_federations"]] == ["LIGACOOP"]
+
+
+def test_unknown_federation_is_404(client, db):
+    assert client.get("/en/federations/nobody/").status_code == 404
+
+
+def test_statistics_page_has_tables_by_region_and_country_for_the_chosen_federation(client, seeded):
+    response = client.get("/en/statistics/", {"as_of": "2017-06-21", "federation": "cecop"})
+    html = response.content.decode()
+    assert response.context["chosen"].slug == "cecop"
+    assert [str(row.region) for row in response.context["breakdown"]] == ["Europe"]
+    assert "Belgium" in html and "France" in html
+    assert [row.federation.slug for row in response.context["rows"]] == ["cecop", "cicopa"]
+
+
+def test_statistics_page_explains_an_invalid_date(client, seeded):
+    response = client.get("/es/statistics/", {"as_of": "yesterday"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["as_of"]
+
+
+# --- Every page, every language ----------------------------------------------
+
+PAGES = [
+    "/{lang}/",
+    "/{lang}/organisations/",
+    "/{lang}/organisations/?q=credit&joined=2017&sort=-joined",
+    "/{lang}/organisations/smart/",
+    "/{lang}/federations/cicopa/",
+    "/{lang}/federations/cecop/?as_of=2017-06-21",
+    "/{lang}/statistics/",
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_answers_with_landmarks_a_skip_link_and_the_navigation(client, seeded, page, language):
+    response = client.get(page.format(lang=language))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'<html lang="{language}">' in html
+    assert 'href="#content"' in html and '<main id="content"' in html
+    for name in ("members:home", "members:organisation-list", "members:statistics"):
+        assert f'href="{reverse(name)}"' in html
+    assert 'rel="alternate" type="application/rss+xml"' in html
+    assert "style=" not in html and "<script" not in html  # the CSP allows neither
+
+
+# --- Query counts ------------------------------------------------------------
+
+
+def build_larger_register():
+    """Three federations, one nested in another, 60 members in eight countries, with departures."""
+    source = SourceFactory()
+    top = FederationFactory(kind=Organisation.Kind.INTERNATIONAL, slug="top")
+    regional = FederationFactory(kind=Organisation.Kind.REGIONAL, slug="regional", country="BE")
+    national = FederationFactory(slug="national", country="ES")
+    MembershipFactory(member=regional, federation=top, category=Membership.Category.REGIONAL)
+    MembershipFactory(member=national, federation=top, joined_on=datetime.date(2012, 3, 1))
+    countries = ["FR", "BE", "IN", "PR", "ES", "IT", "BR", "KE"]
+    for number in range(60):
+        member = OrganisationFactory(
+            country=countries[number % len(countries)], email=f"m{number}@example.coop"
+        )
+        federation = [top, regional, national][number % 3]
+        MembershipFactory(
+            member=member,
+            federation=federation,
+            joined_on=datetime.date(2005 + number % 15, 1 + number % 12, 1),
+            left_on=datetime.date(2022, 1, 1) if number % 7 == 0 else None,
+            source=source,
+        )
+        if number % 2:
+            DeclaredFiguresFactory(organisation=member, source=source)
+    DeclaredFiguresFactory(organisation=top, member_organisations=60, countries=8, source=source)
+    return top
+
+
+QUERY_PAGES = [
+    # Home — federations; figures_for_federations (4), which the headlines reuse;
+    # the latest joins and the latest departures.
+    ("/en/", "home"),
+    # Directory — federation choices, region choices, count, page, memberships prefetch.
+    ("/en/organisations/?sort=-joined", "directory"),
+    # Organisation — the organisation, its memberships, declarations and sectors.
+    ("/en/organisations/{member}/", "organisation"),
+    # Federation — the federation; figures (4), which the headline reuses;
+    # network (1); breakdown (3); growth (2).
+    ("/en/federations/{federation}/", "federation"),
+    # Statistics — federations; figures_for_federations (4); breakdown (3).
+    ("/en/statistics/", "statistics"),
+    # Feeds — the federation (per-federation feed only); latest joins; latest departures.
+    ("/en/feeds/events.rss", "feed"),
+    ("/en/federations/{federation}/events.atom", "federation feed"),
+]
+
+
+@pytest.mark.parametrize(("url", "page"), QUERY_PAGES, ids=[page for _url, page in QUERY_PAGES])
+def test_each_page_runs_the_same_number_of_queries_on_a_small_and_a_larger_register(
+    client, seeded, url, page, django_assert_num_queries
+):
+    small_url = url.format(member="smart", federation="cicopa")
+    client.get(small_url)  # warm the per-process caches (content types, sites)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(small_url).status_code == 200
+    top = build_larger_register()
+    member = Organisation.objects.filter(memberships__federation=top).order_by("pk").first()
+    large_url = url.format(member=member.slug, federation=top.slug)
+    with django_assert_num_queries(len(small)):
+        assert client.get(large_url).status_code == 200
+    assert EXPECTED_QUERIES[page] == len(small)
+
+
+EXPECTED_QUERIES = {
+    "home": 1 + 4 + 2,
+    "directory": 5,
+    "organisation": 4,
+    "federation": 1 + 4 + 1 + 3 + 2,
+    "statistics": 1 + 4 + 3,
+    "feed": 2,
+    "federation feed": 3,
+}
