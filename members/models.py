@@ -416,6 +416,13 @@ class Membership(TimeStamped):
         indexes = [
             # Members of a federation on a date: WHERE federation_id = ? AND joined_on <= ?
             models.Index(fields=["federation", "joined_on"], name="members_mship_fed_joined_idx"),
+            # Federations with counted members (the directory's federation filter, the home
+            # and statistics pages): WHERE NOT category = 'regional', read from the index alone.
+            models.Index(
+                fields=["federation", "member"],
+                condition=~Q(category="regional"),
+                name="members_mship_counted_fed_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
