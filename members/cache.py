@@ -19,6 +19,7 @@ import hashlib
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -94,6 +95,8 @@ def _etag(request, *args, **kwargs):
         str(timezone.localdate()),
         # Signed-in staff may see links others do not; keep their pages apart.
         "staff" if getattr(request, "user", None) and request.user.is_authenticated else "public",
+        # A page with a form carries a CSRF token tied to this cookie.
+        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
     ]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -104,6 +107,24 @@ def _last_modified(request, *args, **kwargs):
 
 # ETag and Last-Modified for public pages and feeds: one cache read, no SQL.
 conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
+
+
+class _CachedStats:
+    """members.stats with its figure functions cached per register version; the rest passed through.
+
+    Views import this in place of the module: `from members.cache import stats`.
+    """
+
+    CACHED = frozenset({"figures_for_federations", "federation_figures", "network", "breakdown", "growth"})
+
+    def __getattr__(self, name):
+        from members import stats as module
+
+        attribute = getattr(module, name)
+        return cached(attribute) if name in self.CACHED else attribute
+
+
+stats = _CachedStats()
 
 
 @receiver(post_save)

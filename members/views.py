@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from members import charts, stats
+from members import charts
+from members.cache import stats  # members.stats, figures cached until the register changes
 from members.feeds import latest_events
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
