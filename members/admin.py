@@ -297,7 +297,9 @@ class OrganisationAdmin(ScopedHistoryAdmin):
         OrganisationYearJoinedFilter,
     ]
     search_fields = ["name", "acronym", "city"]
-    prepopulated_fields = {"slug": ["name"]}
+    # Through get_prepopulated_fields() only: simple-history's revert form reads the
+    # attribute directly, and the slug is not a form field when the page is read-only.
+    prepopulated_fields = {}
     autocomplete_fields = ["sectors", "source"]
     fieldsets = ORGANISATION_FIELDSETS
     readonly_fields = ["figures_today"]
@@ -371,7 +373,7 @@ class OrganisationAdmin(ScopedHistoryAdmin):
     def get_prepopulated_fields(self, request, obj=None):
         if obj is not None and not permissions.can_change_organisation_fields(request.user):
             return {}
-        return super().get_prepopulated_fields(request, obj)
+        return {"slug": ["name"]}
 
     def has_change_permission(self, request, obj=None):
         return permissions.can_open_organisation_for_editing(request.user, obj)

@@ -62,3 +62,35 @@ def collected_static(tmp_path_factory):
     with override_settings(STATIC_ROOT=root):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield root
+
+
+@pytest.fixture
+def staff_member(db):
+    """Make a member of staff in one of the three roles, editing the given federations."""
+    from django.contrib.auth.models import Group
+
+    from members import permissions
+    from tests.factories import FederationEditorFactory, UserFactory
+
+    groups = {
+        "administrator": permissions.REGISTRY_ADMINISTRATORS,
+        "editor": permissions.FEDERATION_EDITORS,
+        "read-only": permissions.READ_ONLY_STAFF,
+    }
+
+    def make(role, federations=()):
+        user = UserFactory()
+        user.groups.add(Group.objects.get(name=groups[role]))
+        for federation in federations:
+            FederationEditorFactory(user=user, federation=federation)
+        return user
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache, whether local memory or a shared Redis."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -52,3 +52,22 @@ class DeclaredFiguresFactory(factory.django.DjangoModelFactory):
     declared_on = datetime.date(2016, 6, 1)
     enterprises = 10
     employment = 100
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "auth.User"
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    is_staff = True
+    # Hashing a real password costs a third of a second; tests that sign in set one.
+    password = "!unusable"
+
+
+class FederationEditorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "members.FederationEditor"
+
+    user = factory.SubFactory(UserFactory)
+    federation = factory.SubFactory(FederationFactory)
