@@ -9,7 +9,7 @@ TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret} \
 	DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,testserver} \
 	DJANGO_SECURE_SSL_REDIRECT=0
 
-.PHONY: venv run test lint format messages
+.PHONY: venv run test lint format messages serve pg-tools fault-test soak
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,44 @@ format: venv
 messages: venv
 	cd members && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l fr -l es --ignore 'tests/*'
 	cd members && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py compilemessages
+
+# Production mode on this machine: PostgreSQL, static files collected, gunicorn.
+# Plain http on 127.0.0.1, so no https redirect and cookies that travel over http;
+# a random key per start (sessions end when it stops).
+SERVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry
+SERVE_ENV := DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')} \
+	DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1} \
+	DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-0} DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0}
+
+serve: venv
+	@test -n "$$DATABASE_URL" || createdb -h 127.0.0.1 -U postgres registry 2>/dev/null || true
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(SERVE_ENV) $(BIN)/python manage.py load_seed
+	@echo "Serving in production mode on http://127.0.0.1:8000/ (health: /healthz, /readyz)."
+	$(SERVE_ENV) $(BIN)/gunicorn -c registry/gunicorn.py registry.wsgi
+
+# Both build a PostgreSQL cluster of their own on another port (Debian's
+# pg_createcluster, so they run as root or postgres) and drop it afterwards; the
+# server they start runs in production mode, the command itself only drives it.
+pg-tools:
+	@command -v pg_createcluster >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql)
+
+fault-test: venv pg-tools
+	DJANGO_DEBUG=1 $(BIN)/python manage.py fault_test $(FAULT_ARGS)
+
+soak: venv pg-tools
+	DJANGO_DEBUG=1 $(BIN)/python manage.py soak --duration $${SOAK_SECONDS:-600} $(SOAK_ARGS)
+
+# The benchmark, not part of `make test`: synthetic registers of 1,000 and 100,000
+# organisations in two PostgreSQL databases (registry_bench_1k, registry_bench_100k),
+# measured in one run; the table goes to the screen and to bench-results/.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_1k
+.PHONY: bench
+bench: venv
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-a-secret} \
+	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
+	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static \
+	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from registry.urls import handler500, urlpatterns as site_urlpatterns
+from registry.urls import handler500
+from registry.urls import urlpatterns as site_urlpatterns
 
 
 class DeliberateFailure(Exception):
