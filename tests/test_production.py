@@ -231,3 +231,31 @@ def test_a_replica_url_adds_the_replica_and_its_router():
     result = run_manage(env, "shell", "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "registry default ['registry.routers.ReplicaRouter']"
+
+
+def test_gunicorn_settings_come_from_the_environment(monkeypatch):
+    import importlib
+    import multiprocessing
+
+    import registry.gunicorn
+
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    config = importlib.reload(registry.gunicorn)
+    assert config.workers == multiprocessing.cpu_count() * 2 + 1
+    assert config.accesslog == "-"
+    monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "12")
+    config = importlib.reload(registry.gunicorn)
+    assert (config.workers, config.timeout) == (3, 12)
+    monkeypatch.setenv("GUNICORN_WORKERS", "many")
+    with pytest.raises(ImproperlyConfigured, match="GUNICORN_WORKERS='many' is not a whole number"):
+        importlib.reload(registry.gunicorn)
+
+
+def test_a_cache_url_switches_the_site_to_redis():
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = run_manage(
+        {**PRODUCTION_ENV, "DJANGO_CACHE_URL": "redis://127.0.0.1:6379/1"}, "shell", "-c", code
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.core.cache.backends.redis.RedisCache"
