@@ -1,0 +1,767 @@
+"""`make bench`: how the register behaves at 1,000 and at 100,000 organisations.
+
+Builds a synthetic register (generate_synthetic) of each size in its own
+PostgreSQL database, then measures, in the same run, each figure beside its
+reference and prints one table with the ratio and whether the goal is met:
+
+- public pages: SQL queries and median milliseconds, small vs large register;
+- the directory served by gunicorn under wrk vs a trivial view on the same server;
+- CSV export vs PostgreSQL's COPY of the same query, and its peak memory;
+- CSV import vs django-import-export, with its defaults and in bulk mode;
+- a federation's statistics as of a date, uncached, and a conditional GET.
+
+The table goes to the screen and to bench-results/ (ignored by git).
+"""
+
+import contextlib
+import csv
+import datetime
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from members import cache
+from members.management.commands.generate_synthetic import clear_synthetic, generate
+from members.models import Membership, Organisation
+
+AS_OF = datetime.date(2021, 6, 30)
+# A federation looked up by its acronym, as a reader would; the same at every size.
+SEARCH = "SYN42"
+EXPORT_SHARE = 10  # export every tenth organisation: about 100,000 rows at 100k organisations
+
+
+@dataclass
+class Row:
+    measure: str
+    reference: str
+    value: str
+    ratio: str
+    goal: str
+    met: bool | None  # None: informational, no goal
+
+    def cells(self):
+        met = "—" if self.met is None else ("met" if self.met else "NOT MET")
+        return [self.measure, self.reference, self.value, self.ratio, self.goal, met]
+
+
+HEADER = ["Measure", "Reference", "Measured", "Ratio", "Goal", "Goal met"]
+
+
+def render_table(rows):
+    """Return the rows as a Markdown table."""
+    lines = [HEADER, *[row.cells() for row in rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    out = []
+    for index, line in enumerate(lines):
+        out.append("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
+        if index == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(out)
+
+
+def _ms(seconds):
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _size_label(size):
+    return f"{size // 1000}k" if size >= 1000 and size % 1000 == 0 else str(size)
+
+
+# Databases -------------------------------------------------------------------
+
+
+class Register:
+    """One synthetic register of a given size, in its own database (or the current one)."""
+
+    def __init__(self, size, seed, database=None):
+        self.size = size
+        self.seed = seed
+        self.database = database or connection.settings_dict["NAME"]
+        self.label = _size_label(size)
+
+    @contextlib.contextmanager
+    def active(self):
+        """Point the default connection at this register's database while the block runs."""
+        previous = connection.settings_dict["NAME"]
+        if previous != self.database:
+            connection.close()
+            connection.settings_dict["NAME"] = self.database
+        cache.invalidate()  # nothing cached from the other database may be served
+        try:
+            connection.ensure_connection()
+            yield self
+        finally:
+            if previous != self.database:
+                connection.close()
+                connection.settings_dict["NAME"] = previous
+
+    def build(self, reuse, log):
+        """Fill the database with the synthetic register; return the generation row, if any."""
+        with self.active():
+            call_command("migrate", verbosity=0, interactive=False)
+            present = Organisation.objects.filter(is_synthetic=True).count()
+            if reuse and present == self.size:
+                log(f"{self.label}: reusing the {present} synthetic organisations in {self.database}")
+                return None
+            clear_synthetic()
+            result = generate(self.size, self.seed, log=lambda m: log(f"{self.label}: {m}"))
+            return Row(
+                f"Generate {self.label} organisations ({result.memberships:,} memberships, "
+                f"{result.declarations:,} declarations, {result.method})",
+                "",
+                f"{result.seconds:.1f} s",
+                "",
+                "minutes",
+                result.seconds < 600,
+            )
+
+
+def ensure_database(name):
+    """Create the PostgreSQL database if it does not exist."""
+    import psycopg2
+
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "database"}
+    params["dbname"] = "postgres"
+    conn = psycopg2.connect(**params)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+# Pages -----------------------------------------------------------------------
+
+
+def page_urls():
+    """Return (label, url) of the public pages measured, for the register now active."""
+    federation = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.INTERNATIONAL)
+    federation = federation.order_by("pk").first()
+    member = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.COOPERATIVE)
+    member = member.order_by("pk").first()
+    directory = reverse("members:organisation-list")
+    return [
+        ("Directory, first page", directory),
+        ("Directory, filtered (country and kind)", f"{directory}?country=FR&kind=cooperative"),
+        (f"Directory, search “{SEARCH}”", f"{directory}?{urlencode({'q': SEARCH})}"),
+        ("Federation page", reverse("members:federation-detail", kwargs={"slug": federation.slug})),
+        ("Statistics page", reverse("members:statistics")),
+        ("Organisation page", reverse("members:organisation-detail", kwargs={"slug": member.slug})),
+    ]
+
+
+def measure_page(client, url, repeats, cached=False):
+    """Return (queries, median seconds, status) of GET url, with figures uncached or cached."""
+    client.get(url)  # warm-up: connection, templates, translations (and the cache when cached)
+    times, queries, status = [], 0, None
+    for _ in range(repeats):
+        if not cached:
+            cache.invalidate()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            if getattr(response, "streaming", False):
+                b"".join(response.streaming_content)
+            times.append(time.perf_counter() - started)
+        queries, status = len(captured), response.status_code
+    return queries, statistics.median(times), status
+
+
+# Statistics and conditional GET ------------------------------------------------
+
+
+def conditional_get_row(large):
+    with large.active():
+        url = page_urls()[3][1]
+        client = Client()
+        client.get(url)  # a returning reader: holds the cookies the site sets on a first visit
+        first = client.get(url)
+        validators = {}
+        if first.has_header("ETag"):
+            validators["HTTP_IF_NONE_MATCH"] = first["ETag"]
+        if first.has_header("Last-Modified"):
+            validators["HTTP_IF_MODIFIED_SINCE"] = first["Last-Modified"]
+        started = time.perf_counter()
+        second = client.get(url, **validators)
+        t304 = time.perf_counter() - started
+        started = time.perf_counter()
+        client.get(url)
+        t200 = time.perf_counter() - started
+    return Row(
+        "Federation page, conditional GET when nothing changed",
+        f"full page: HTTP {first.status_code}, {_ms(t200)}",
+        f"HTTP {second.status_code}, {_ms(t304)}" + ("" if validators else " (no ETag sent)"),
+        f"{t304 / t200:.2f}×",
+        "HTTP 304",
+        second.status_code == 304,
+    )
+
+
+# CSV export --------------------------------------------------------------------
+
+
+def export_queryset():
+    from django.db.models import F
+
+    return Organisation.objects.annotate(bucket=F("id") % EXPORT_SHARE).filter(bucket=0)
+
+
+class _CountingSink:
+    def __init__(self):
+        self.bytes = 0
+        self.lines = 0
+
+    def write(self, data):
+        self.bytes += len(data)
+        self.lines += data.count(b"\n") if isinstance(data, bytes) else data.count("\n")
+
+
+def export_rows_of(large, repeats=3):
+    from members import csv_io
+
+    with large.active():
+        queryset = export_queryset()
+
+        def ours():
+            sink = _CountingSink()
+            for chunk in csv_io.stream_csv(queryset):
+                sink.write(chunk.encode())
+            return sink
+
+        def copy():
+            # The very query export_rows() runs, rendered by Django, handed to COPY.
+            rows = (
+                Organisation.objects.filter(pk__in=queryset.order_by().values("pk"))
+                .order_by("slug", "memberships__federation__slug", "memberships__joined_on")
+                .values_list(*(column.export for column in csv_io.COLUMNS))
+            )
+            sql, params = rows.query.sql_with_params()
+            sink = _CountingSink()
+            with connection.cursor() as cursor:
+                statement = cursor.cursor.mogrify(sql, params).decode()
+                cursor.cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH CSV HEADER", sink)
+            return sink
+
+        ours_t, copy_t = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            sink = ours()
+            ours_t.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            copy()
+            copy_t.append(time.perf_counter() - started)
+        t_ours, t_copy = statistics.median(ours_t), statistics.median(copy_t)
+        tracemalloc.start()
+        baseline = tracemalloc.get_traced_memory()[0]
+        ours()
+        peak = (tracemalloc.get_traced_memory()[1] - baseline) / 2**20
+        tracemalloc.stop()
+    rows = sink.lines - 1
+    return [
+        Row(
+            f"CSV export, {rows:,} rows (speed vs COPY of the same query)",
+            f"COPY: {_ms(t_copy)}",
+            f"export: {_ms(t_ours)}",
+            f"{t_copy / t_ours:.2f}×",
+            "≥ 0.5×",
+            t_copy / t_ours >= 0.5,
+        ),
+        Row(
+            f"CSV export, {rows:,} rows: peak memory growth (tracemalloc)",
+            "",
+            f"{peak:.1f} MB",
+            "",
+            "≤ 50 MB",
+            peak <= 50,
+        ),
+    ], sink
+
+
+# CSV import --------------------------------------------------------------------
+
+
+def import_file(limit=None):
+    """Return an export of the chosen organisations, renamed so that importing it creates them anew."""
+    from members import csv_io
+
+    rows = list(islice(csv_io.export_rows(export_queryset()), limit))
+    slug, federation = csv_io.HEADERS.index("slug"), csv_io.HEADERS.index("federation")
+    # Only organisations in the file are renamed; links to others stay on the register's own.
+    renamed = {cells[slug] for cells in rows}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(csv_io.HEADERS)
+    for cells in rows:
+        cells[slug] = "imported-" + cells[slug]
+        if cells[federation] in renamed:
+            cells[federation] = "imported-" + cells[federation]
+        writer.writerow(cells)
+    return out.getvalue().encode(), len(rows)
+
+
+class _RollBack(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """Run the block in a transaction that is always rolled back, leaving the register as it was."""
+    try:
+        with transaction.atomic():
+            yield
+            raise _RollBack
+    except _RollBack:
+        pass
+
+
+def import_export_resources(bulk):
+    """django-import-export Resources for the same file: organisations, then memberships."""
+    from import_export import fields, resources, widgets
+
+    # Defaults, or the bulk mode its documentation recommends for large files.
+    tuning = {"use_bulk": True, "batch_size": 1000, "skip_diff": True} if bulk else {}
+    organisation_meta = {
+        "model": Organisation,
+        "import_id_fields": ("slug",),
+        "fields": ("slug", "name", "acronym", "kind", "country", "city", "website"),
+        **tuning,
+    }
+    membership_meta = {
+        "model": Membership,
+        "import_id_fields": ("member", "federation", "joined_on"),
+        "fields": (
+            "member",
+            "federation",
+            "category",
+            "joined_on",
+            "joined_precision",
+            "left_on",
+            "left_precision",
+        ),
+        **tuning,
+    }
+
+    class OrganisationResource(resources.ModelResource):
+        Meta = type("Meta", (), organisation_meta)
+
+    class MembershipResource(resources.ModelResource):
+        member = fields.Field(
+            attribute="member", column_name="slug", widget=widgets.ForeignKeyWidget(Organisation, "slug")
+        )
+        federation = fields.Field(
+            attribute="federation",
+            column_name="federation",
+            widget=widgets.ForeignKeyWidget(Organisation, "slug"),
+        )
+        Meta = type("Meta", (), membership_meta)
+
+    return OrganisationResource(), MembershipResource()
+
+
+def import_with_import_export(data, bulk):
+    """Import the file with django-import-export; return the seconds taken."""
+    import tablib
+
+    text = data.decode()
+    dataset = tablib.Dataset().load(text, format="csv")
+    seen, organisations = set(), tablib.Dataset(headers=dataset.headers)
+    memberships = tablib.Dataset(headers=dataset.headers)
+    slug, federation = dataset.headers.index("slug"), dataset.headers.index("federation")
+    for row in dataset:
+        if row[slug] not in seen:
+            seen.add(row[slug])
+            organisations.append(row)
+        if row[federation]:
+            memberships.append(row)
+    org_resource, membership_resource = import_export_resources(bulk)
+    started = time.perf_counter()
+    result = org_resource.import_data(organisations, dry_run=False, raise_errors=True)
+    result = membership_resource.import_data(memberships, dry_run=False, raise_errors=True)
+    elapsed = time.perf_counter() - started
+    if result.has_errors():
+        raise CommandError("django-import-export reported errors on the benchmark file.")
+    return elapsed
+
+
+def import_rows(large, default_sample, bulk_sample):
+    from members import csv_io
+
+    with large.active(), override_settings(MEMBERS_IMPORT_MAX_BYTES=1 << 30):
+        data, rows = import_file()
+        with rolled_back():
+            started = time.perf_counter()
+            plan = csv_io.plan_import(data)
+            if plan.errors:
+                raise CommandError(f"The register's import refused the benchmark file: {plan.errors[0]}")
+            csv_io.apply_import(plan)
+            ours = time.perf_counter() - started
+        rates = {}
+        for bulk, sample in ((False, default_sample), (True, bulk_sample)):
+            part, count = import_file(limit=sample)
+            with rolled_back():
+                rates[bulk] = count / import_with_import_export(part, bulk)
+    ours_rate = rows / ours
+    out = []
+    for bulk, goal in ((False, 20), (True, 2)):
+        mode = "bulk (use_bulk, batch_size=1000, skip_diff)" if bulk else "defaults"
+        sample = bulk_sample if bulk else default_sample
+        ratio = ours_rate / rates[bulk]
+        out.append(
+            Row(
+                f"CSV import, {rows:,} rows vs django-import-export {mode}",
+                f"{rates[bulk]:,.0f} rows/s (on {sample:,} rows)",
+                f"{ours_rate:,.0f} rows/s ({ours:.1f} s)",
+                f"{ratio:.1f}×",
+                f"≥ {goal}×",
+                ratio >= goal,
+            )
+        )
+    return out
+
+
+# Served throughput ----------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wrk(url, seconds, connections):
+    out = subprocess.run(  # noqa: S603 — fixed arguments, loopback address
+        [
+            shutil.which("wrk"),
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = _duration(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return rps, p99, errors
+
+
+def _duration(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[unit]
+
+
+def throughput_rows(large, seconds, connections=32, workers=None):
+    if not shutil.which("wrk"):
+        return [
+            Row(
+                "Directory under gunicorn vs trivial view",
+                "",
+                "wrk not installed",
+                "",
+                "≥ 50 %",
+                False,
+            )
+        ]
+    # As in production (registry/gunicorn.py): two workers per core, plus one.
+    workers = workers or (os.cpu_count() or 1) * 2 + 1
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or settings.SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": _database_url(large.database),
+        "DJANGO_STATIC_ROOT": str(settings.STATIC_ROOT),
+    }
+    config = Path(settings.BASE_DIR) / "registry" / "gunicorn.py"
+    server = subprocess.Popen(  # noqa: S603 — our own application server on loopback
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            # The production settings where they exist; the flags below override bind and workers.
+            *(["-c", str(config)] if config.exists() else []),
+            "registry.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/healthz", server)
+        with large.active():
+            directory = reverse("members:organisation-list")
+        trivial_url = f"{base}/healthz"
+        directory_url = f"{base}{directory}"
+        for _ in range(workers * 3):
+            # Warm-up, one at a time: each worker connects and loads its templates. (A
+            # concurrent warm-up would leave a queue behind that slows the next measure.)
+            _wait_for(directory_url, server)
+        trivial = _wrk(trivial_url, seconds, connections)
+        served = _wrk(directory_url, seconds, connections)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    share = served[0] / trivial[0]
+    return [
+        Row(
+            f"Directory under gunicorn ({workers} workers), wrk {connections} connections, "
+            f"{seconds} s: throughput",
+            f"/healthz: {trivial[0]:,.0f} req/s",
+            f"directory: {served[0]:,.0f} req/s",
+            f"{share:.0%}",
+            "≥ 50 %",
+            share >= 0.5,
+        ),
+        Row(
+            "Directory under gunicorn: p99 latency and errors",
+            f"/healthz: p99 {_ms(trivial[1])}, {trivial[2]} errors",
+            f"directory: p99 {_ms(served[1])}, {served[2]} errors",
+            "",
+            "p99 < 300 ms, 0 errors",
+            served[1] < 0.3 and served[2] == 0,
+        ),
+    ]
+
+
+def _database_url(name):
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{name}"
+
+
+def _wait_for(url, server, timeout=60):
+    from urllib.request import urlopen
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise CommandError("gunicorn stopped before it served a request.")
+        with contextlib.suppress(OSError), urlopen(url, timeout=2) as response:  # noqa: S310 — loopback
+            if response.status == 200:
+                return
+        time.sleep(0.3)
+    raise CommandError(f"gunicorn did not answer {url} within {timeout} s.")
+
+
+# The whole run -------------------------------------------------------------------
+
+
+def run(
+    small_size=1000,
+    large_size=100_000,
+    seed=1,
+    database_prefix=None,
+    reuse=False,
+    repeats=7,
+    throughput_seconds=10,
+    import_samples=(2000, 10_000),
+    log=print,
+):
+    """Build both registers, measure everything and return the table's rows."""
+    if connection.vendor != "postgresql":
+        raise CommandError("The benchmark needs PostgreSQL: set DATABASE_URL to a postgres:// address.")
+    started = time.perf_counter()
+    # Pages are rendered as in production (debug off), through the static files manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    databases = (None, None)
+    if database_prefix:
+        databases = tuple(f"{database_prefix}_{_size_label(n)}" for n in (small_size, large_size))
+        for name in databases:
+            ensure_database(name)
+    small = Register(small_size, seed, databases[0])
+    large = Register(large_size, seed, databases[1])
+    rows, pages, figures = [], {}, {}
+    for register in (small, large):
+        log(f"Building the {register.label} register in {register.database} …")
+        # With one database for both (the smoke test) the large register replaces the small one,
+        # so each is measured right after it is built.
+        generated = register.build(reuse and small.database != large.database, log)
+        if generated:
+            rows.append(generated)
+        log(f"Measuring pages and statistics at {register.label} …")
+        pages[register.label] = page_rows_single(register, repeats)
+        figures[register.label] = stats_single(register, repeats)
+    rows += combine_pages(pages[small.label], pages[large.label], small, large)
+    rows += combine_stats(figures[small.label], figures[large.label], small, large)
+    rows.append(conditional_get_row(large))
+    log("Measuring CSV export …")
+    export, _sink = export_rows_of(large)
+    rows += export
+    log("Measuring CSV import …")
+    rows += import_rows(large, *import_samples)
+    log("Measuring served throughput …")
+    rows += throughput_rows(large, throughput_seconds)
+    rows.append(
+        Row(
+            "Whole benchmark run", "", f"{(time.perf_counter() - started) / 60:.1f} min", "", "< 15 min", None
+        )
+    )
+    rows[-1].met = time.perf_counter() - started < 15 * 60
+    return rows
+
+
+CACHED_PAGES = ("Federation page", "Statistics page")
+
+
+def page_rows_single(register, repeats):
+    """Measure every page with its figures uncached, and the figure pages again as usually served."""
+    with register.active():
+        client = Client()
+        results = [
+            (
+                label + (", figures uncached" if label in CACHED_PAGES else ""),
+                *measure_page(client, url, repeats),
+            )
+            for label, url in page_urls()
+        ]
+        results += [
+            (f"{label}, figures cached", *measure_page(client, url, repeats, cached=True))
+            for label, url in page_urls()
+            if label in CACHED_PAGES
+        ]
+        return results
+
+
+def combine_pages(small_results, large_results, small, large):
+    rows = []
+    for (label, q1, t1, s1), (_label, q2, t2, s2) in zip(small_results, large_results, strict=True):
+        rows.append(
+            Row(
+                f"{label}: queries / median",
+                f"{small.label}: {q1} q / {_ms(t1)}",
+                f"{large.label}: {q2} q / {_ms(t2)}",
+                f"{t2 / t1:.2f}×",
+                "same queries, ≤ 2×",
+                s1 == s2 == 200 and q1 == q2 and t2 <= 2 * t1,
+            )
+        )
+    return rows
+
+
+def stats_single(register, repeats):
+    from members import stats
+
+    with register.active():
+        federation = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.INTERNATIONAL)
+        federation = federation.order_by("pk").first()
+        function = getattr(stats.federation_figures, "uncached", stats.federation_figures)
+        times = []
+        for _ in range(repeats):
+            begun = time.perf_counter()
+            function(federation, AS_OF)
+            times.append(time.perf_counter() - begun)
+        return statistics.median(times), Membership.objects.count()
+
+
+def combine_stats(small_result, large_result, small, large):
+    (t1, _n1), (t2, n2) = small_result, large_result
+    return [
+        Row(
+            f"Federation figures as of {AS_OF}, uncached ({n2:,} memberships)",
+            f"{small.label}: {_ms(t1)}",
+            f"{large.label}: {_ms(t2)}",
+            f"{t2 / t1:.2f}×",
+            "≤ 300 ms",
+            t2 <= 0.3,
+        )
+    ]
+
+
+def write_results(rows, directory, command):
+    """Write the table with the command that produced it; return the file's path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = timezone.now().strftime("%Y-%m-%dT%H%MZ")
+    path = directory / f"bench-{stamp}.md"
+    version = connection.cursor().connection.server_version
+    text = (
+        f"Benchmark of {stamp} on {os.cpu_count()} CPU cores, PostgreSQL {version}\n\n"
+        f"{render_table(rows)}\n\nReproduce with: {command}\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    (directory / "latest.md").write_text(text, encoding="utf-8")
+    return path
+
+
+class Command(BaseCommand):
+    help = "Measure the register at two sizes on PostgreSQL and print one table (see `make bench`)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--small", type=int, default=1000, help="Organisations in the reference register."
+        )
+        parser.add_argument("--large", type=int, default=100_000, help="Organisations in the large register.")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--database-prefix",
+            default=None,
+            help="Build each register in its own database, PREFIX_1k and PREFIX_100k (created if missing).",
+        )
+        parser.add_argument(
+            "--reuse", action="store_true", help="Keep a register already of the right size (development)."
+        )
+        parser.add_argument("--repeats", type=int, default=7, help="Requests per page; the median is kept.")
+        parser.add_argument("--throughput-seconds", type=int, default=10)
+        parser.add_argument("--output", default=str(settings.BASE_DIR / "bench-results"))
+
+    def handle(self, *args, **options):
+        rows = run(
+            small_size=options["small"],
+            large_size=options["large"],
+            seed=options["seed"],
+            database_prefix=options["database_prefix"],
+            reuse=options["reuse"],
+            repeats=options["repeats"],
+            throughput_seconds=options["throughput_seconds"],
+            log=lambda message: self.stderr.write(message),
+        )
+        command = "make bench"
+        path = write_results(rows, options["output"], command)
+        self.stdout.write(render_table(rows))
+        self.stdout.write(f"\nWritten to {path.name} in {path.parent.name}/.")

@@ -1,0 +1,211 @@
+"""The synthetic register, the benchmark (at a tiny size), the figures cache and the indexes."""
+
+import datetime
+import shutil
+from itertools import pairwise
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from members import cache
+from members.filters import DirectoryFilter
+from members.management.commands import bench
+from members.management.commands.generate_synthetic import SOURCE_TITLE, clear_synthetic, generate
+from members.models import DeclaredFigures, Membership, Organisation
+from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
+
+
+def register_snapshot():
+    organisations = list(Organisation.objects.order_by("slug").values_list("slug", "name", "kind", "country"))
+    memberships = list(
+        Membership.objects.order_by("member__slug", "federation__slug", "joined_on").values_list(
+            "member__slug", "federation__slug", "category", "joined_on", "left_on"
+        )
+    )
+    return organisations, memberships
+
+
+# --- generate_synthetic ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_same_seed_generates_the_same_register_and_another_seed_a_different_one():
+    generate(80, seed=7, method="bulk")
+    first = register_snapshot()
+    clear_synthetic()
+    generate(80, seed=7, method="bulk")
+    assert register_snapshot() == first
+    clear_synthetic()
+    generate(80, seed=8, method="bulk")
+    assert register_snapshot() != first
+
+
+@pytest.mark.django_db
+def test_every_generated_record_says_it_is_synthetic():
+    result = generate(80, seed=1, method="bulk")
+    organisations = Organisation.objects.all()
+    assert organisations.count() == result.organisations == 80
+    assert all(o.is_synthetic and "synthétique" in o.name for o in organisations)
+    assert result.memberships > 80 * 5
+    assert Membership.objects.exclude(source__title=SOURCE_TITLE).count() == 0
+    assert DeclaredFigures.objects.exclude(source__title=SOURCE_TITLE).count() == 0
+    kinds = set(organisations.values_list("kind", flat=True))
+    assert {
+        Organisation.Kind.INTERNATIONAL,
+        Organisation.Kind.NATIONAL,
+        Organisation.Kind.COOPERATIVE,
+    } <= set(kinds)
+    assert Membership.objects.filter(category=Membership.Category.REGIONAL).exists()
+
+
+@pytest.mark.django_db
+def test_generated_periods_of_a_pair_never_overlap_and_no_organisation_joins_its_own_members():
+    generate(80, seed=3, method="bulk")
+    periods = {}
+    for member, federation, joined, left in Membership.objects.order_by("joined_on").values_list(
+        "member_id", "federation_id", "joined_on", "left_on"
+    ):
+        periods.setdefault((member, federation), []).append((joined, left))
+    for spans in periods.values():
+        for (_joined, left), (next_joined, _next_left) in pairwise(spans):
+            assert left is not None and left <= next_joined
+    for member, federation in periods:
+        assert not Organisation.objects.ancestors_of(federation).filter(pk=member).exists()
+
+
+@pytest.mark.django_db
+def test_clear_removes_the_synthetic_register_and_leaves_real_records_alone(seeded):
+    before = register_snapshot()
+    generate(40, seed=1, method="bulk")
+    clear_synthetic()
+    assert register_snapshot() == before
+    assert not Organisation.objects.filter(is_synthetic=True).exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_copy_and_bulk_create_generate_the_same_register():
+    generate(60, seed=5, method="copy")
+    copied = register_snapshot()
+    clear_synthetic()
+    generate(60, seed=5, method="bulk")
+    assert register_snapshot() == copied
+
+
+# --- the figures cache and conditional GETs ------------------------------------
+
+
+@pytest.mark.django_db
+def test_cached_figures_are_outdated_by_a_new_membership(seeded):
+    cicopa = Organisation.objects.get(slug="cicopa")
+    day = datetime.date(2017, 6, 21)
+    before = cache.stats.federation_figures(cicopa, day).members
+    with CaptureQueriesContext(connection) as again:
+        assert cache.stats.federation_figures(cicopa, day).members == before
+    assert len(again) == 0  # served from the cache
+    MembershipFactory(federation=cicopa, joined_on=datetime.date(2016, 1, 1))
+    assert cache.stats.federation_figures(cicopa, day).members == before + 1
+
+
+@pytest.mark.django_db
+def test_an_unchanged_federation_page_is_answered_304_and_a_changed_one_in_full(client, seeded):
+    url = "/en/federations/cicopa/"
+    client.get(url)
+    etag = client.get(url)["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    MembershipFactory(federation=Organisation.objects.get(slug="cicopa"))
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+@pytest.mark.django_db
+def test_a_conditional_get_of_an_unchanged_page_runs_no_sql(client, seeded):
+    url = "/en/organisations/"
+    client.get(url)
+    etag = client.get(url)["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(queries) == 0
+
+
+# --- the directory at scale ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_directory_menu_offers_international_and_regional_federations_yet_filters_by_any(client):
+    international = FederationFactory(name="World body", slug="world", kind=Organisation.Kind.INTERNATIONAL)
+    national = FederationFactory(name="National body", slug="national", kind=Organisation.Kind.NATIONAL)
+    MembershipFactory(federation=international, member=national)
+    MembershipFactory(federation=national, member=OrganisationFactory(name="Local co-op"))
+    menu = [label for _value, label in DirectoryFilter({}).form.fields["federation"].widget.choices]
+    assert any("World body" in str(label) for label in menu)
+    assert not any("National body" in str(label) for label in menu)
+    response = client.get("/en/organisations/", {"federation": "national"})
+    assert [o.name for o in response.context["object_list"]] == ["Local co-op"]
+    assert 'value="national" selected' in response.content.decode()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_the_directory_sort_and_search_can_use_their_indexes():
+    # Tiny tables favour a sequential scan; forbidding it shows whether an index
+    # matches the exact expression the filter emits.
+    generate(40, seed=1)
+    # The search is allowed bitmap scans only, which a trigram index provides.
+    queries = {
+        "members_org_name_folded_idx": (DirectoryFilter({}).qs[:25], []),
+        "members_org_name_folded_trgm": (DirectoryFilter({"q": "Łódź"}).qs, ["enable_indexscan"]),
+        "members_org_acronym_folded_trgm": (DirectoryFilter({"q": "SYN4"}).qs, ["enable_indexscan"]),
+    }
+    with connection.cursor() as cursor:
+        for index, (queryset, also_off) in queries.items():
+            for setting in ["enable_seqscan", *also_off]:
+                cursor.execute(f"SET LOCAL {setting} = off")
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("RESET ALL")
+            assert index in plan
+
+
+# --- the benchmark, at a tiny size --------------------------------------------------
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
+    rows = bench.run(
+        small_size=30,
+        large_size=60,
+        repeats=1,
+        throughput_seconds=1,
+        import_samples=(10, 20),
+        log=lambda message: None,
+    )
+    measures = "\n".join(row.measure for row in rows)
+    for expected in (
+        "Directory, first page",
+        "Directory, filtered",
+        "Directory, search",
+        "Federation page, figures uncached",
+        "Federation page, figures cached",
+        "Statistics page",
+        "Organisation page",
+        "Federation figures as of",
+        "conditional GET",
+        "CSV export",
+        "peak memory",
+        "django-import-export defaults",
+        "django-import-export bulk",
+        "gunicorn",
+    ):
+        assert expected in measures
+    conditional = next(row for row in rows if "conditional GET" in row.measure)
+    assert conditional.met
+    if shutil.which("wrk"):
+        served = next(row for row in rows if "throughput" in row.measure)
+        assert "req/s" in served.value
+    path = bench.write_results(rows, tmp_path, "make bench")
+    assert "| Goal met |" in path.read_text(encoding="utf-8")
