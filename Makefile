@@ -84,15 +84,3 @@ bench: venv
 	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
 	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static \
 	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)
-
-# The benchmark, not part of `make test`: synthetic registers of 1,000 and 100,000
-# organisations in two PostgreSQL databases (registry_bench_1k, registry_bench_100k),
-# measured in one run; the table goes to the screen and to bench-results/.
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_1k
-.PHONY: bench
-bench: venv
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-a-secret} \
-	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
-	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static \
-	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)
