@@ -577,6 +577,8 @@ class DeclaredFiguresAdmin(ScopedHistoryAdmin):
     list_display = ["organisation", "year", "declared_on", "enterprises", "employment", "source"]
     list_select_related = ["organisation", "source"]
     list_filter = ["year"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     search_fields = ["organisation__name", "organisation__acronym"]
     autocomplete_fields = ["organisation", "source"]
     date_hierarchy = "declared_on"

@@ -168,7 +168,9 @@ class CountryFilter(admin.SimpleListFilter):
     country_field = "member__country"
 
     def lookups(self, request, model_admin):
-        codes = Organisation.objects.exclude(country="").values_list("country", flat=True).distinct()
+        codes = (
+            Organisation.objects.exclude(country="").order_by().values_list("country", flat=True).distinct()
+        )
         return sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
 
     def queryset(self, request, queryset):
