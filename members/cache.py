@@ -1,13 +1,13 @@
 """Federation figures cached until the register changes, and conditional GETs.
 
-Every key carries the register's version; any save or delete of an
-organisation, membership or declaration bumps it (signals below), so a cached
-figure is never older than the data it was computed from, and nothing has to
-find and delete individual keys. The version lives in the configured cache:
-with several application processes that cache must be shared (Redis through
-DJANGO_CACHE_URL) for a change made in one to reach the others at once;
-with a per-process cache the TIMEOUT below bounds how stale another process
-can be.
+Every key carries the register's version; any save or delete of a record of
+the register bumps it (signals below), so a cached figure is never older than
+the data it was computed from, and nothing has to find and delete individual
+keys. The version lives in the configured cache. A shared cache (Redis
+through DJANGO_CACHE_URL) carries a change made in one process to every other
+at once, and there the version and the figures keep for a day. A per-process
+cache cannot hear of a change made by another process, so there both expire
+after LOCAL_TIMEOUT: a page may lag a change made elsewhere by that long.
 
 The same version, with the moment it last changed, answers conditional GETs:
 public pages send an ETag and Last-Modified, and a client that already holds
@@ -20,7 +20,9 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone, translation
@@ -29,9 +31,14 @@ from django.views.decorators.http import condition
 from members.models import Organisation
 
 VERSION_KEY = "members:register-version"
-# Seconds a cached figure may live. Correctness comes from the version; this
-# bounds staleness only where processes do not share the cache.
-TIMEOUT = 60
+LOCAL_TIMEOUT = 60
+SHARED_TIMEOUT = 24 * 60 * 60
+
+
+def _timeout():
+    """Seconds the version and cached figures keep (see the module's docstring)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    return LOCAL_TIMEOUT if isinstance(backend, LocMemCache | DummyCache) else SHARED_TIMEOUT
 
 
 def version():
@@ -41,14 +48,14 @@ def version():
         # Unknown (cache cleared or expired): start a new version now, so that
         # nothing cached under an older one is ever read again.
         value = (time.time_ns(), time.time())
-        if not cache.add(VERSION_KEY, value, timeout=None):
+        if not cache.add(VERSION_KEY, value, timeout=_timeout()):
             value = cache.get(VERSION_KEY, value)
     return value
 
 
 def invalidate():
     """Mark the register as changed: every cached figure and ETag is outdated."""
-    cache.set(VERSION_KEY, (time.time_ns(), time.time()), timeout=None)
+    cache.set(VERSION_KEY, (time.time_ns(), time.time()), timeout=_timeout())
 
 
 def cached(function):
@@ -60,7 +67,7 @@ def cached(function):
         result = cache.get(key)
         if result is None:
             result = function(*args, **kwargs)
-            cache.set(key, result, TIMEOUT)
+            cache.set(key, result, _timeout())
         return result
 
     wrapper.uncached = function

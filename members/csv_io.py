@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
 
+from members.cache import invalidate as register_changed
 from members.dates import DatePrecision, start_of_period
 from members.models import DeclaredFigures, Membership, Organisation
 
@@ -924,4 +925,6 @@ def apply_import(plan, user=None):
     )
     objects, fields = _load_for_update(Membership, plan.memberships_to_update)
     _bulk_update(Membership, objects, fields, user)
+    # Bulk writes send no save signals: tell the figures cache the register changed.
+    transaction.on_commit(register_changed)
     return plan.counts()

@@ -209,3 +209,29 @@ def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
         assert "req/s" in served.value
     path = bench.write_results(rows, tmp_path, "make bench")
     assert "| Goal met |" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.django_db
+def test_a_csv_import_outdates_cached_figures(seeded, django_capture_on_commit_callbacks):
+    from members import csv_io
+
+    cicopa = Organisation.objects.get(slug="cicopa")
+    day = datetime.date(2017, 6, 21)
+    before = cache.stats.federation_figures(cicopa, day).members
+    row = dict.fromkeys(csv_io.HEADERS, "")
+    row.update(
+        slug="new-coop",
+        name="New co-op",
+        kind="cooperative",
+        country="FR",
+        federation="cicopa",
+        category="full",
+        joined_on="2016-01-01",
+        joined_precision="day",
+    )
+    data = (",".join(csv_io.HEADERS) + "\n" + ",".join(row[h] for h in csv_io.HEADERS) + "\n").encode()
+    plan = csv_io.plan_import(data)
+    assert not plan.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        csv_io.apply_import(plan)
+    assert cache.stats.federation_figures(cicopa, day).members == before + 1
