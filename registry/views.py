@@ -37,5 +37,13 @@ def server_error(request):
     The context processors may need the database, which may be why we are here;
     the page shows the request id so that a report can be matched to the log.
     """
-    template = loader.get_template("500.html")
-    return HttpResponseServerError(template.render({"request_id": current_request_id.get()}))
+    request_id = current_request_id.get()
+    try:
+        return HttpResponseServerError(loader.render_to_string("500.html", {"request_id": request_id}))
+    except Exception:
+        # The error page must never fail in turn (a missing static manifest, a broken
+        # template): log why and answer in plain text.
+        logger.exception("The 500 page could not be rendered")
+        return HttpResponseServerError(
+            f"Server error. Reference: {request_id}\n", content_type="text/plain; charset=utf-8"
+        )

@@ -119,6 +119,26 @@ def test_readiness_fails_and_liveness_holds_when_the_database_is_unreachable():
     assert result.stdout.strip().splitlines()[-1] == "200 503"
 
 
+def test_while_the_database_is_down_pages_show_the_error_page_without_a_trace(collected_static):
+    code = (
+        "from django.test import Client;"
+        "r = Client(raise_request_exception=False).get('/en/', headers={'X-Request-ID': 'outage-1'});"
+        "body = r.content.decode();"
+        "print(r.status_code, 'outage-1' in body, '<html' in body, 'Traceback' in body,"
+        " 'OperationalError' in body)"
+    )
+    env = {
+        **PRODUCTION_ENV,
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_STATIC_ROOT": str(collected_static),
+    }
+    result = run_manage(env, "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "500 True True False False"
+
+
 def test_a_sane_request_id_from_the_proxy_is_kept_returned_and_logged(client, db, log_lines):
     logger = logging.getLogger("django.request")
     response = client.get("/en/no-such-page/", headers={"X-Request-ID": "lb-1234.abc"})
@@ -259,3 +279,13 @@ def test_a_cache_url_switches_the_site_to_redis():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.urls("tests.production_urls")
+def test_if_the_error_page_itself_fails_a_plain_answer_still_hides_the_trace(client, db, settings, log_lines):
+    settings.STATIC_ROOT = settings.BASE_DIR / "no-static-files-here"
+    client.raise_request_exception = False
+    response = client.get("/fail/", headers={"X-Request-ID": "req-plain"})
+    assert response.status_code == 500
+    assert response.content.decode() == "Server error. Reference: req-plain\n"
+    assert any(line["message"] == "The 500 page could not be rendered" for line in log_lines())
