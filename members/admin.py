@@ -6,7 +6,7 @@ memberships and declared figures keep a full change history
 (django-simple-history) with a field-by-field diff and revert.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -21,7 +21,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
 from members import permissions
 from members.admin_filters import (
@@ -40,6 +42,7 @@ from members.admin_filters import (
     RegionFilter,
     YearJoinedFilter,
 )
+from members.dates import DatePrecision
 from members.models import (
     AdmissionRule,
     CountryRegion,
@@ -542,6 +545,32 @@ class MembershipAdmin(ScopedHistoryAdmin):
         if obj is None:
             return permissions.can_edit_some_memberships(request.user, "delete")
         return permissions.can_edit_membership(request.user, obj, "delete")
+
+    actions = ["end_today"]
+
+    @admin.action(description=_("End the selected memberships today"), permissions=["change"])
+    def end_today(self, request, queryset):
+        """End the selected current memberships today, as the user, in one recorded bulk update."""
+        today = timezone.localdate()
+        selected = list(queryset.select_related("member", "federation"))
+        if not all(permissions.can_edit_membership(request.user, m, "change") for m in selected):
+            raise PermissionDenied
+        # A membership that starts today cannot end today (it must end after it starts).
+        ending = [m for m in selected if m.left_on is None and m.joined_on < today]
+        now = timezone.now()
+        for membership in ending:
+            membership.left_on = today
+            membership.left_precision = DatePrecision.DAY
+            membership.updated_at = now
+        bulk_update_with_history(
+            ending, Membership, ["left_on", "left_precision", "updated_at"], default_user=request.user
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d membership ended today.", "%(count)d memberships ended today.", len(ending))
+            % {"count": len(ending)},
+            messages.SUCCESS,
+        )
 
     def save_model(self, request, obj, form, change):
         _check_may_save(request.user, obj)

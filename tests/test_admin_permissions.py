@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from members.models import DeclaredFigures, Membership, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
@@ -317,3 +318,45 @@ def test_a_member_of_staff_without_a_role_sees_nothing_of_the_register(client, w
 
     assert client.get(reverse("admin:members_membership_changelist")).status_code == 403
     assert client.get(reverse("admin:members_organisation_consistency")).status_code == 403
+
+
+def test_an_editor_ends_their_federations_memberships_today_with_the_bulk_action(client, world):
+    editor = world["users"]["editor of CECOP"]
+    inside = world["records"]["membership"]["inside"]
+    url = reverse("admin:members_membership_changelist")
+
+    response = _client_for(client, editor).post(url, {"action": "end_today", "_selected_action": [inside.pk]})
+
+    assert response.status_code == 302
+    inside.refresh_from_db()
+    assert inside.left_on == timezone.localdate()
+    assert inside.history.latest("history_date").history_user == editor
+
+
+def test_the_end_today_action_refuses_a_selection_reaching_outside_the_editors_federation(client, world):
+    editor = world["users"]["editor of CECOP"]
+    inside = world["records"]["membership"]["inside"]
+    outside = world["records"]["membership"]["outside"]
+    url = reverse("admin:members_membership_changelist")
+
+    response = _client_for(client, editor).post(
+        url, {"action": "end_today", "_selected_action": [inside.pk, outside.pk]}
+    )
+
+    assert response.status_code == 403
+    assert not Membership.objects.filter(pk__in=[inside.pk, outside.pk], left_on__isnull=False).exists()
+
+
+def test_read_only_staff_are_not_offered_the_end_today_action(client, world):
+    inside = world["records"]["membership"]["inside"]
+    url = reverse("admin:members_membership_changelist")
+
+    response = _client_for(client, world["users"]["read-only"]).post(
+        url, {"action": "end_today", "_selected_action": [inside.pk]}
+    )
+
+    inside.refresh_from_db()
+    assert inside.left_on is None
+    # The list comes back without any action: none exists for them.
+    assert response.status_code == 200
+    assert response.context["action_form"] is None
