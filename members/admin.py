@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import bulk_update_with_history
 
 from members import permissions
+from members.admin_csv import CsvImportExportMixin
 from members.admin_filters import (
     CappedCountPaginator,
     CategoryFilter,
@@ -288,7 +289,7 @@ ORGANISATION_FIELDSETS = [
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ScopedHistoryAdmin):
+class OrganisationAdmin(CsvImportExportMixin, ScopedHistoryAdmin):
     list_display = ["name", "acronym", "kind", "country_name", "federations", "membership_status"]
     list_filter = [
         OrganisationFederationFilter,

@@ -25,7 +25,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
@@ -36,16 +36,18 @@ from django_countries import countries
 
 from members.cache import invalidate as register_changed
 from members.dates import DatePrecision, start_of_period
+from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP).
 FORMULA_LEADS = frozenset("=+-@\t\r\0")
+_ESCAPED = FORMULA_LEADS | {"'"}
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 EXPORT_CHUNK_SIZE = 2000
 # Rows written to the response per chunk: fewer, larger chunks stream faster.
 ROWS_PER_CHUNK = 500
-# Slugs per IN (...) lookup: below SQLite's limit on query parameters.
-LOOKUP_BATCH = 900
+# Slugs per IN (...) lookup, at most: fewer round trips, bounded query size.
+LOOKUP_BATCH = 10_000
 
 ORGANISATION, MEMBERSHIP, DECLARATION = "organisation", "membership", "declaration"
 TEXT, NUMBER, DATE = "text", "number", "date"
@@ -73,9 +75,6 @@ def unneutralise(text):
     if text[:1] == "'" and text[1:2] and text[1] in _ESCAPED:
         return text[1:]
     return text
-
-
-_ESCAPED = FORMULA_LEADS | {"'"}
 
 
 # Parsers: each takes the cell's text (stripped, never empty) and returns the
@@ -109,8 +108,10 @@ def _slug(value):
 
 
 def _choice(choices):
+    accepted = frozenset(choices.values)
+
     def parse(value):
-        if value in choices.values:
+        if value in accepted:
             return value
         raise ValueError(
             _("“%(value)s” is not one of the accepted values: %(accepted)s.")
@@ -206,18 +207,6 @@ class Column:
     cell: str = TEXT
     required: bool = False
 
-    def format(self, value):
-        """The cell export writes for a value read from the database."""
-        if value is None or value == "":
-            return ""
-        if self.cell == DATE:
-            return value.isoformat()
-        if self.cell == NUMBER:
-            return str(value)
-        if self.field == "countries_of_operation":
-            value = " ".join(code for code in value.split(",") if code)
-        return neutralise(value)
-
 
 COLUMNS = (
     Column("slug", ORGANISATION, "slug", "slug", _slug, required=True),
@@ -262,9 +251,12 @@ _LEFT_PRECISION = HEADERS.index("left_precision")
 
 
 def export_rows(queryset=None):
-    """Yield one tuple of cells per membership of the organisations, and one per organisation without any.
+    """Yield one list of cells per membership of the organisations, and one per organisation without any.
 
     One query, read in chunks: constant memory whatever the number of rows.
+    Numbers and dates are left as they are (csv.writer writes None as empty,
+    an int as digits and a date in ISO 8601); text cells that a spreadsheet
+    would run are neutralised. The result equals Column.format on every cell.
     """
     organisations = Organisation.objects.all()
     if queryset is not None:
@@ -274,29 +266,37 @@ def export_rows(queryset=None):
     rows = organisations.order_by(
         "slug", "memberships__federation__slug", "memberships__joined_on"
     ).values_list(*(column.export for column in COLUMNS))
-    formats = [column.format for column in COLUMNS]
+    # This loop runs once per row of a possibly huge export: the checks are
+    # inlined so that most cells cost one comparison.
+    text = [i for i, column in enumerate(COLUMNS) if column.cell == TEXT]
+    codes = HEADERS.index("countries_of_operation")
     for values in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        cells = [fmt(value) for fmt, value in zip(formats, values, strict=True)]
-        if not cells[_LEFT_ON]:
+        cells = list(values)
+        for i in text:
+            value = cells[i]
+            if value and value[0] in _ESCAPED:
+                cells[i] = neutralise(value)
+        if cells[codes]:
+            cells[codes] = cells[codes].replace(",", " ")
+        if cells[_LEFT_ON] is None:
             # The precision of a date that is not there says nothing.
-            cells[_LEFT_PRECISION] = ""
+            cells[_LEFT_PRECISION] = None
         yield cells
-
-
-class _Echo:
-    """A file-like object whose write() returns the line, for csv.writer in a generator."""
-
-    def write(self, value):
-        return value
 
 
 def stream_csv(queryset=None, *, delimiter=",", bom=False):
     """Yield the CSV text of the export in chunks of a few hundred rows."""
-    writer = csv.writer(_Echo(), delimiter=delimiter)
-    yield ("\ufeff" if bom else "") + writer.writerow(HEADERS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(HEADERS)
+    yield ("\ufeff" if bom else "") + buffer.getvalue()
     rows = export_rows(queryset)
     while chunk := list(islice(rows, ROWS_PER_CHUNK)):
-        yield "".join(writer.writerow(cells) for cells in chunk)
+        # The buffer is emptied after each chunk: memory stays constant.
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(chunk)
+        yield buffer.getvalue()
 
 
 def export_options(params):
@@ -320,8 +320,12 @@ def export_response(queryset, request, prefix="register"):
 
 
 def directory_queryset(request):
-    """The organisations the public directory shows for the request's filters."""
-    return Organisation.objects.all()
+    """The organisations the public directory lists for the request's filters (none if they are invalid)."""
+    filterset = DirectoryFilter(request.GET, queryset=Organisation.objects.all())
+    if not filterset.is_valid():
+        # As the directory does (strict): a bad filter lists nothing rather than everything.
+        return Organisation.objects.none()
+    return filterset.qs
 
 
 def directory_csv(request):
@@ -454,22 +458,22 @@ def sniff_delimiter(text):
     return ";" if header.count(";") > header.count(",") else ","
 
 
+def too_large_error(size):
+    """The error for a file of this many bytes, over the limit."""
+    return RowError(
+        None,
+        "",
+        _("The file is %(size)s; the largest file accepted is %(limit)s. Split it and import each part.")
+        % {"size": filesizeformat(size), "limit": filesizeformat(max_import_bytes())},
+    )
+
+
 def plan_import(data):
     """Read and check a whole file (bytes) against the register; write nothing."""
     plan = ImportPlan()
     limit = max_import_bytes()
     if len(data) > limit:
-        plan.errors.append(
-            RowError(
-                None,
-                "",
-                _(
-                    "The file is %(size)s; the largest file accepted is %(limit)s. "
-                    "Split it and import each part."
-                )
-                % {"size": filesizeformat(len(data)), "limit": filesizeformat(limit)},
-            )
-        )
+        plan.errors.append(too_large_error(len(data)))
         return plan
     try:
         text = decode(data)
@@ -528,9 +532,10 @@ def _check_header(header, plan):
 def _parse_rows(reader, headers, plan):
     rows = []
     columns = [BY_HEADER[name] for name in headers]
+    specs = [(c.header, c.parse, c.cell == TEXT, c.required) for c in columns]
     for index, record in enumerate(reader):
         number = index + 2
-        if not any(cell.strip() for cell in record):
+        if not "".join(record).strip():
             continue
         if len(record) != len(columns):
             plan.errors.append(
@@ -543,22 +548,27 @@ def _parse_rows(reader, headers, plan):
             )
             continue
         row = _Row(number)
-        for column, cell in zip(columns, record, strict=True):
-            value = unneutralise(cell.strip()) if column.cell == TEXT else cell.strip()
+        values = row.values
+        for (header, parse, is_text, required), cell in zip(specs, record, strict=True):
+            value = cell.strip()
             if not value:
-                row.values[column.header] = None
-                if column.required:
-                    plan.errors.append(RowError(number, column.header, _("This cell is required.")))
+                values[header] = None
+                if required:
+                    plan.errors.append(RowError(number, header, _("This cell is required.")))
                 continue
+            if is_text and value[0] == "'":
+                value = unneutralise(value)
             try:
-                row.values[column.header] = column.parse(value)
+                values[header] = parse(value)
             except ValueError as error:
-                plan.errors.append(RowError(number, column.header, str(error)))
+                plan.errors.append(RowError(number, header, str(error)))
         rows.append(row)
     return rows
 
 
-def _batched(items, size=LOOKUP_BATCH):
+def _batched(items, size=None):
+    # SQLite caps the parameters of one query; PostgreSQL takes large IN lists.
+    size = size or min(connection.features.max_query_params or LOOKUP_BATCH, LOOKUP_BATCH) - 1
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -3,12 +3,15 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from members import opendata
 from registry import views
 
 urlpatterns = [
     # Probes for the load balancer: outside the language prefix, no login, never cached.
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Open data at one address whatever the language; the directory's filters apply.
+    path("data/register.json", opendata.register_json, name="opendata-register"),
     path(settings.ADMIN_PATH, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,191 @@
+"""CSV import and export in the admin, as a mixin for OrganisationAdmin.
+
+Import is upload → preview → confirm. The preview writes nothing; the file
+waits in the session (compressed) between the two steps, so any application
+server can take the confirmation, and the confirmation names the file's hash
+so that a second preview in another tab cannot be confirmed by mistake. The
+file is checked again on confirmation, against the register as it is then.
+"""
+
+import base64
+import hashlib
+import zlib
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members import permissions
+from members.csv_io import (
+    ImportPlan,
+    apply_import,
+    export_options,
+    export_response,
+    max_import_bytes,
+    plan_import,
+    too_large_error,
+)
+
+SESSION_KEY = "members_csv_import"
+# The preview shows this many rows with changes, and every error up to this many.
+PREVIEW_ROWS = 500
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy("UTF-8, comma or semicolon separated, in the format the export writes."),
+    )
+
+
+class CsvImportExportMixin:
+    """Adds "Import CSV", "Export selected to CSV" and "Export all that the filters select"."""
+
+    change_list_template = "admin/members/organisation/change_list_csv.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(self.import_csv_view),
+                name="{}_{}_import_csv".format(*info),
+            ),
+            path(
+                "export-csv/",
+                self.admin_site.admin_view(self.export_csv_view),
+                name="{}_{}_export_csv".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_csv_import_permission(self, request):
+        return permissions.can_import(request.user)
+
+    def has_csv_export_permission(self, request):
+        return permissions.can_export(request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_csv_export_permission(request):
+            actions.setdefault("export_selected_csv", self.get_action("export_selected_csv"))
+        return actions
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "csv_import_allowed": self.has_csv_import_permission(request),
+            "csv_export_allowed": self.has_csv_export_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def export_selected_csv(self, request, queryset):
+        if not self.has_csv_export_permission(request):
+            raise PermissionDenied
+        return export_response(queryset, request, prefix="organisations-selected")
+
+    export_selected_csv.short_description = gettext_lazy("Export selected organisations to CSV")
+
+    def export_csv_view(self, request):
+        """Every organisation the changelist's current filters and search select."""
+        if not self.has_csv_export_permission(request):
+            raise PermissionDenied
+        options = export_options(request.GET)
+        # The changelist refuses parameters it does not know; the export's own go first.
+        request.GET = request.GET.copy()
+        for name in ("bom", "delimiter"):
+            request.GET.pop(name, None)
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        request.GET.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
+        return export_response(queryset, request, prefix="organisations")
+
+    def import_csv_view(self, request):
+        if not self.has_csv_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import organisations and memberships from CSV"),
+            "max_size": filesizeformat(max_import_bytes()),
+            "preview_rows": PREVIEW_ROWS,
+        }
+        form = UploadForm()
+        if request.method == "POST" and "confirm" in request.POST:
+            response = self._confirm(request, context)
+            if response is not None:
+                return response
+        elif request.method == "POST":
+            form = UploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                self._preview(request, form.cleaned_data["file"], context)
+        context["form"] = form
+        context["media"] = self.media + form.media
+        return TemplateResponse(request, "admin/members/organisation/import_csv.html", context)
+
+    def _preview(self, request, upload, context):
+        request.session.pop(SESSION_KEY, None)
+        if upload.size > max_import_bytes():
+            # Refused before reading it into memory.
+            plan = ImportPlan(errors=[too_large_error(upload.size)])
+            self._describe(context, plan, upload.name, "")
+            return
+        data = upload.read()
+        plan = plan_import(data)
+        digest = hashlib.sha256(data).hexdigest()
+        if plan.is_valid and plan.has_changes:
+            request.session[SESSION_KEY] = {
+                "sha256": digest,
+                "name": upload.name,
+                "data": base64.b64encode(zlib.compress(data)).decode("ascii"),
+            }
+        self._describe(context, plan, upload.name, digest)
+
+    def _describe(self, context, plan, name, digest):
+        context.update(
+            {
+                "plan": plan,
+                "file_name": name,
+                "sha256": digest,
+                "counts": plan.counts(),
+                "errors": plan.errors[:PREVIEW_ROWS],
+                "changed_rows": [row for row in plan.rows if row.action != "unchanged"][:PREVIEW_ROWS],
+            }
+        )
+
+    def _confirm(self, request, context):
+        stored = request.session.get(SESSION_KEY)
+        if not stored or stored["sha256"] != request.POST.get("sha256"):
+            messages.error(
+                request, _("This preview has expired or was replaced by another; upload the file again.")
+            )
+            return None
+        data = zlib.decompress(base64.b64decode(stored["data"]))
+        plan = plan_import(data)
+        if not plan.is_valid:
+            # The register changed since the preview.
+            request.session.pop(SESSION_KEY, None)
+            self._describe(context, plan, stored["name"], stored["sha256"])
+            return None
+        counts = apply_import(plan, user=request.user)
+        request.session.pop(SESSION_KEY, None)
+        messages.success(
+            request,
+            _(
+                "Imported %(name)s: %(created)d organisations created, %(updated)d updated; "
+                "%(m_created)d memberships created, %(m_updated)d updated."
+            )
+            % {
+                "name": stored["name"],
+                "created": counts["organisations_created"],
+                "updated": counts["organisations_updated"],
+                "m_created": counts["memberships_created"],
+                "m_updated": counts["memberships_updated"],
+            },
+        )
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
