@@ -106,3 +106,25 @@ def test_a_revert_that_would_move_a_membership_out_of_the_editors_federation_is_
     assert "federation" in response.context["adminform"].form.errors
     membership.refresh_from_db()
     assert membership.federation == cecop
+
+
+def test_an_import_through_the_admin_is_recorded_as_the_signed_in_users(client, staff_member, membership):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    administrator = staff_member("administrator")
+    client.force_login(administrator)
+    organisation = membership.member
+    exported = "".join(stream_csv(Organisation.objects.filter(pk=organisation.pk)))
+    upload = SimpleUploadedFile("register.csv", exported.replace("Bruxelles", "Brussels").encode())
+    url = reverse("admin:members_organisation_import_csv")
+    preview = client.post(url, {"file": upload})
+
+    confirmed = client.post(url, {"confirm": "1", "sha256": preview.context["sha256"]})
+
+    assert confirmed.status_code == 302
+    latest = organisation.history.order_by("-history_date", "-history_id").first()
+    assert latest.history_user == administrator
+    assert latest.city == "Brussels"
+    page = client.get(reverse("admin:members_organisation_history", args=[organisation.pk])).content.decode()
+    assert "Bruxelles" in page
+    assert "Brussels" in page

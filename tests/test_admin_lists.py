@@ -215,3 +215,10 @@ def test_a_member_that_has_no_members_shows_no_figures(administrator_client, net
     ).content.decode()
 
     assert "Figures today" not in page
+
+
+def test_the_organisation_list_links_to_the_consistency_page_and_the_csv_views(administrator_client, network):
+    page = _organisations(administrator_client).content.decode()
+
+    assert reverse("admin:members_organisation_consistency") in page
+    assert reverse("admin:members_organisation_import_csv") in page

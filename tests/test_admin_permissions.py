@@ -360,3 +360,40 @@ def test_read_only_staff_are_not_offered_the_end_today_action(client, world):
     # The list comes back without any action: none exists for them.
     assert response.status_code == 200
     assert response.context["action_form"] is None
+
+
+CSV = [
+    # (action, method, administrator, editor of CECOP, read-only); anonymous visitors get 302.
+    ("import", "get", 200, 403, 403),
+    ("import (upload)", "post", 200, 403, 403),
+    ("import (confirm)", "post", 200, 403, 403),  # no preview waiting: the page says so
+    ("export", "get", 200, 200, 200),
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "method", "role", "expected"),
+    [
+        pytest.param(action, method, role, expected, id=f"{action}-{role}")
+        for action, method, *answers in CSV
+        for role, expected in zip(ROLES, [*answers, 302], strict=True)
+    ],
+)
+def test_each_role_gets_the_expected_answer_from_the_csv_views(client, world, action, method, role, expected):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse(
+        "admin:members_organisation_export_csv"
+        if action == "export"
+        else "admin:members_organisation_import_csv"
+    )
+    data = {}
+    if action == "import (upload)":
+        data = {"file": SimpleUploadedFile("register.csv", b"slug,name,kind\nnew-one,New one,cooperative\n")}
+    elif action == "import (confirm)":
+        data = {"confirm": "1", "sha256": "0" * 64}
+
+    response = getattr(_client_for(client, world["users"][role]), method)(url, data)
+
+    assert response.status_code == expected
+    assert not Organisation.objects.filter(slug="new-one").exists()

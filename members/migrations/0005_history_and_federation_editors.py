@@ -8,122 +8,440 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0004_organisation_is_synthetic'),
+        ("members", "0004_organisation_is_synthetic"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalDeclaredFigures',
+            name="HistoricalDeclaredFigures",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('year', models.PositiveSmallIntegerField(help_text='The year the figures describe.', verbose_name='year')),
-                ('declared_on', models.DateField(help_text='When the figures were published; “as of” uses this date.', verbose_name='declared on')),
-                ('enterprises', models.PositiveIntegerField(blank=True, null=True, verbose_name='enterprises represented')),
-                ('employment', models.PositiveIntegerField(blank=True, null=True, verbose_name='people employed')),
-                ('member_organisations', models.PositiveIntegerField(blank=True, null=True, verbose_name='member organisations')),
-                ('countries', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='countries')),
-                ('includes_members', models.BooleanField(default=True, help_text="Tick when the enterprises and employment declared already include those of the organisation's own members, so the statistics do not add them again.", verbose_name="includes its members' figures")),
-                ('source_note', models.TextField(blank=True, help_text='The words the figures are taken from.', verbose_name='what the source says')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.organisation', verbose_name='organisation')),
-                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.source', verbose_name='source')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        help_text="The year the figures describe.", verbose_name="year"
+                    ),
+                ),
+                (
+                    "declared_on",
+                    models.DateField(
+                        help_text="When the figures were published; “as of” uses this date.",
+                        verbose_name="declared on",
+                    ),
+                ),
+                (
+                    "enterprises",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="enterprises represented"
+                    ),
+                ),
+                (
+                    "employment",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="people employed"),
+                ),
+                (
+                    "member_organisations",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="member organisations"),
+                ),
+                (
+                    "countries",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="countries"),
+                ),
+                (
+                    "includes_members",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Tick when the enterprises and employment declared already include those of the organisation's own members, so the statistics do not add them again.",
+                        verbose_name="includes its members' figures",
+                    ),
+                ),
+                (
+                    "source_note",
+                    models.TextField(
+                        blank=True,
+                        help_text="The words the figures are taken from.",
+                        verbose_name="what the source says",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.organisation",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.source",
+                        verbose_name="source",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical declared figures',
-                'verbose_name_plural': 'historical declared figures',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical declared figures",
+                "verbose_name_plural": "historical declared figures",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMembership',
+            name="HistoricalMembership",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('category', models.CharField(choices=[('full', 'Full member'), ('associate', 'Associate member'), ('observer', 'Observer'), ('regional', 'Regional organisation')], default='full', help_text="A regional organisation (CECOP for CICOPA) is linked to its parent by this category and is never counted among the parent's members.", max_length=20, verbose_name='category')),
-                ('joined_on', models.DateField(help_text='A date known only to the month, half-year or year is stored as its first day.', verbose_name='joined on')),
-                ('joined_precision', models.CharField(choices=[('day', 'Exact day'), ('month', 'Known to the month'), ('half', 'Known to the half-year'), ('year', 'Known to the year'), ('by', 'Known only to have happened by this date')], default='day', max_length=10, verbose_name='joined: precision')),
-                ('left_on', models.DateField(blank=True, help_text='Empty while the membership is current. The member no longer counts on this day.', null=True, verbose_name='left on')),
-                ('left_precision', models.CharField(choices=[('day', 'Exact day'), ('month', 'Known to the month'), ('half', 'Known to the half-year'), ('year', 'Known to the year'), ('by', 'Known only to have happened by this date')], default='day', max_length=10, verbose_name='left: precision')),
-                ('source_note', models.TextField(blank=True, help_text='The words the dates are taken from.', verbose_name='what the source says')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('federation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.organisation', verbose_name='federation')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('member', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.organisation', verbose_name='member')),
-                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.source', verbose_name='source')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("full", "Full member"),
+                            ("associate", "Associate member"),
+                            ("observer", "Observer"),
+                            ("regional", "Regional organisation"),
+                        ],
+                        default="full",
+                        help_text="A regional organisation (CECOP for CICOPA) is linked to its parent by this category and is never counted among the parent's members.",
+                        max_length=20,
+                        verbose_name="category",
+                    ),
+                ),
+                (
+                    "joined_on",
+                    models.DateField(
+                        help_text="A date known only to the month, half-year or year is stored as its first day.",
+                        verbose_name="joined on",
+                    ),
+                ),
+                (
+                    "joined_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("month", "Known to the month"),
+                            ("half", "Known to the half-year"),
+                            ("year", "Known to the year"),
+                            ("by", "Known only to have happened by this date"),
+                        ],
+                        default="day",
+                        max_length=10,
+                        verbose_name="joined: precision",
+                    ),
+                ),
+                (
+                    "left_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Empty while the membership is current. The member no longer counts on this day.",
+                        null=True,
+                        verbose_name="left on",
+                    ),
+                ),
+                (
+                    "left_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("month", "Known to the month"),
+                            ("half", "Known to the half-year"),
+                            ("year", "Known to the year"),
+                            ("by", "Known only to have happened by this date"),
+                        ],
+                        default="day",
+                        max_length=10,
+                        verbose_name="left: precision",
+                    ),
+                ),
+                (
+                    "source_note",
+                    models.TextField(
+                        blank=True,
+                        help_text="The words the dates are taken from.",
+                        verbose_name="what the source says",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "federation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.organisation",
+                        verbose_name="federation",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.organisation",
+                        verbose_name="member",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.source",
+                        verbose_name="source",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical membership',
-                'verbose_name_plural': 'historical memberships',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical membership",
+                "verbose_name_plural": "historical memberships",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalOrganisation',
+            name="HistoricalOrganisation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('name', models.CharField(help_text='Never translated.', max_length=300, verbose_name='name')),
-                ('acronym', models.CharField(blank=True, max_length=50, verbose_name='acronym')),
-                ('slug', models.SlugField(help_text="Used in the organisation's address.", max_length=120, verbose_name='slug')),
-                ('kind', models.CharField(choices=[('international', 'International federation'), ('regional', 'Regional federation'), ('national', 'National federation'), ('cooperative', 'Co-operative'), ('bank', 'Co-operative bank'), ('support', 'Support organisation')], max_length=20, verbose_name='kind')),
-                ('country', django_countries.fields.CountryField(blank=True, help_text='Where the headquarters are; the country counted in the statistics.', max_length=2, verbose_name='country')),
-                ('countries_of_operation', django_countries.fields.CountryField(blank=True, help_text='Countries where it works, when the source names them.', max_length=746, multiple=True, verbose_name='countries of operation')),
-                ('unnamed_countries_of_operation', models.PositiveSmallIntegerField(blank=True, help_text='How many further countries the source says it works in without naming them (“in Belgium and 8 other European countries” → 8).', null=True, verbose_name='unnamed countries of operation')),
-                ('subdivision', models.CharField(blank=True, help_text='For example Kerala.', max_length=100, verbose_name='state or province')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('address', models.TextField(blank=True, verbose_name='postal address')),
-                ('phone', models.CharField(blank=True, max_length=50, verbose_name='telephone')),
-                ('fax', models.CharField(blank=True, max_length=50, verbose_name='fax')),
-                ('website', models.URLField(blank=True, max_length=300, verbose_name='website')),
-                ('email', models.EmailField(blank=True, help_text='Shown publicly, in a form that address harvesters cannot read.', max_length=254, verbose_name='public e-mail')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('founded', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='year founded')),
-                ('is_synthetic', models.BooleanField(default=False, editable=False, help_text='Made up by generate_synthetic for benchmarks; never real data.', verbose_name='synthetic')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(blank=True, db_constraint=False, help_text='Where the facts on this record come from.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='members.source', verbose_name='source')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "name",
+                    models.CharField(help_text="Never translated.", max_length=300, verbose_name="name"),
+                ),
+                ("acronym", models.CharField(blank=True, max_length=50, verbose_name="acronym")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Used in the organisation's address.", max_length=120, verbose_name="slug"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("international", "International federation"),
+                            ("regional", "Regional federation"),
+                            ("national", "National federation"),
+                            ("cooperative", "Co-operative"),
+                            ("bank", "Co-operative bank"),
+                            ("support", "Support organisation"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "country",
+                    django_countries.fields.CountryField(
+                        blank=True,
+                        help_text="Where the headquarters are; the country counted in the statistics.",
+                        max_length=2,
+                        verbose_name="country",
+                    ),
+                ),
+                (
+                    "countries_of_operation",
+                    django_countries.fields.CountryField(
+                        blank=True,
+                        help_text="Countries where it works, when the source names them.",
+                        max_length=746,
+                        multiple=True,
+                        verbose_name="countries of operation",
+                    ),
+                ),
+                (
+                    "unnamed_countries_of_operation",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="How many further countries the source says it works in without naming them (“in Belgium and 8 other European countries” → 8).",
+                        null=True,
+                        verbose_name="unnamed countries of operation",
+                    ),
+                ),
+                (
+                    "subdivision",
+                    models.CharField(
+                        blank=True,
+                        help_text="For example Kerala.",
+                        max_length=100,
+                        verbose_name="state or province",
+                    ),
+                ),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                ("address", models.TextField(blank=True, verbose_name="postal address")),
+                ("phone", models.CharField(blank=True, max_length=50, verbose_name="telephone")),
+                ("fax", models.CharField(blank=True, max_length=50, verbose_name="fax")),
+                ("website", models.URLField(blank=True, max_length=300, verbose_name="website")),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True,
+                        help_text="Shown publicly, in a form that address harvesters cannot read.",
+                        max_length=254,
+                        verbose_name="public e-mail",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "founded",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="year founded"),
+                ),
+                (
+                    "is_synthetic",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Made up by generate_synthetic for benchmarks; never real data.",
+                        verbose_name="synthetic",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Where the facts on this record come from.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="members.source",
+                        verbose_name="source",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical organisation',
-                'verbose_name_plural': 'historical organisations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical organisation",
+                "verbose_name_plural": "historical organisations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='FederationEditor',
+            name="FederationEditor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('federation', models.ForeignKey(help_text="The editor may add, change and end this federation's memberships, and edit the declared figures of the federation and of its present and past members.", on_delete=django.db.models.deletion.CASCADE, related_name='editors', to='members.organisation', verbose_name='federation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='federation_editorships', to=settings.AUTH_USER_MODEL, verbose_name='member of staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "federation",
+                    models.ForeignKey(
+                        help_text="The editor may add, change and end this federation's memberships, and edit the declared figures of the federation and of its present and past members.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="editors",
+                        to="members.organisation",
+                        verbose_name="federation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="federation_editorships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="member of staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'federation editor',
-                'verbose_name_plural': 'federation editors',
-                'ordering': ['federation__name', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'federation'), name='members_federationeditor_unique', violation_error_message='This person already edits this federation.')],
+                "verbose_name": "federation editor",
+                "verbose_name_plural": "federation editors",
+                "ordering": ["federation__name", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "federation"),
+                        name="members_federationeditor_unique",
+                        violation_error_message="This person already edits this federation.",
+                    )
+                ],
             },
         ),
     ]
