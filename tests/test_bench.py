@@ -174,7 +174,9 @@ def test_the_directory_sort_and_search_can_use_their_indexes():
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+# Serialized: a plain flush re-creates content types, and the serialized tests after
+# this one (browser, production) then fail to restore the migrations' data.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
     rows = bench.run(
         small_size=30,

@@ -15,7 +15,9 @@ from django.core.management import call_command
 
 from members.models import Organisation
 
-pytestmark = pytest.mark.browser
+# Serialized like the other browser tests: the flush after a live-server test must
+# not take the regions the migrations seeded away from the transactional tests after it.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
