@@ -568,7 +568,8 @@ def _parse_rows(reader, headers, plan):
 
 def _batched(items, size=None):
     # SQLite caps the parameters of one query; PostgreSQL takes large IN lists.
-    size = size or min(connection.features.max_query_params or LOOKUP_BATCH, LOOKUP_BATCH) - 1
+    limit = connection.features.max_query_params
+    size = size or (min(limit - 1, LOOKUP_BATCH) if limit else LOOKUP_BATCH)
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]
