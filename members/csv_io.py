@@ -770,7 +770,7 @@ class _Planner:
                 planned_row.changes += [
                     Change(c.header, "", _display(c, new.get(c.field)))
                     for c in MEMBERSHIP_COLUMNS[1:]
-                    if new.get(c.field)
+                    if new.get(c.field) and (c.field != "left_precision" or left is not None)
                 ]
                 continue
             matched.add(old["id"])

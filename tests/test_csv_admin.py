@@ -162,6 +162,8 @@ def test_filtered_export_has_exactly_what_the_changelist_filters_select(client, 
     OrganisationFactory(slug="a-bank", kind="bank")
     OrganisationFactory(slug="a-coop", kind="cooperative")
     client.force_login(owner)
+    changelist = client.get(reverse(CHANGELIST_URL), {"kind__exact": "bank"})
+    assert f'href="{reverse(EXPORT_URL)}?kind__exact=bank"' in changelist.text
     response = client.get(reverse(EXPORT_URL), {"kind__exact": "bank", "delimiter": "semicolon", "bom": "1"})
     text = body(response)
     assert text.startswith("\ufeffslug;")

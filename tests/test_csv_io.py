@@ -278,6 +278,16 @@ def test_import_creates_organisations_and_their_memberships(db):
     plan = csv_io.plan_import(data)
     assert plan.errors == []
     assert [row.action for row in plan.rows] == ["create"]
+    assert [c.column for c in plan.rows[0].changes] == [
+        "slug",
+        "name",
+        "kind",
+        "country",
+        "countries_of_operation",
+        "category",
+        "joined_on",
+        "joined_precision",
+    ]
     csv_io.apply_import(plan)
     organisation = Organisation.objects.get(slug="new-coop")
     assert organisation.country == "BE"
