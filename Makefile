@@ -41,8 +41,9 @@ format: venv
 	$(BIN)/ruff format .
 
 messages: venv
-	cd members && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l fr -l es --ignore 'tests/*'
-	cd members && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py compilemessages
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l es --no-obsolete \
+		--ignore '.venv/*' --ignore 'tests/*' --ignore 'staticfiles/*' --ignore 'node_modules/*' --ignore 'docs/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 # Production mode on this machine: PostgreSQL, static files collected, gunicorn.
 # Plain http on 127.0.0.1, so no https redirect and cookies that travel over http;

@@ -117,6 +117,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # English, French and Spanish: CICOPA's working languages.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("es", _("Spanish"))]
+# One catalogue for the project: makemessages run from the root puts the strings
+# of templates/ (outside any app) here too.
+LOCALE_PATHS = [BASE_DIR / "members" / "locale"]
 USE_I18N = True
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "Europe/Brussels")
 USE_TZ = True

@@ -1,0 +1,105 @@
+"""English, French and Spanish: the switcher keeps the page, and every string is translated."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+LOCALE = Path(settings.BASE_DIR) / "members" / "locale"
+
+
+def switcher_forms(html):
+    """Return {language: next} for each form of the language switcher."""
+    forms = re.findall(
+        r'<input type="hidden" name="next" value="([^"]*)">\s*'
+        r'<input type="hidden" name="language" value="([a-z]+)">',
+        html,
+    )
+    return {language: next_url.replace("&amp;", "&") for next_url, language in forms}
+
+
+def test_switcher_offers_the_same_page_with_its_query_in_the_other_languages(client, seeded):
+    html = client.get("/en/organisations/?joined=2017&sort=-name").content.decode()
+    assert switcher_forms(html) == {
+        "fr": "/fr/organisations/?joined=2017&sort=-name",
+        "es": "/es/organisations/?joined=2017&sort=-name",
+    }
+
+
+@pytest.mark.parametrize(
+    ("page", "language", "expected"),
+    [
+        ("/en/organisations/?joined=2017", "fr", "/fr/organisations/?joined=2017"),
+        ("/fr/federations/cicopa/?as_of=2017-06-21", "es", "/es/federations/cicopa/?as_of=2017-06-21"),
+        ("/es/organisations/smart/", "en", "/en/organisations/smart/"),
+        ("/en/statistics/", "es", "/es/statistics/"),
+    ],
+)
+def test_switching_language_keeps_the_reader_on_the_same_page(client, seeded, page, language, expected):
+    next_url = switcher_forms(client.get(page).content.decode())[language]
+    response = client.post("/i18n/setlang/", {"language": language, "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_switcher_works_without_javascript_as_a_form_with_a_submit_button(client, seeded):
+    html = client.get("/en/").content.decode()
+    assert html.count('action="/i18n/setlang/" method="post"') == 2
+    assert '<button type="submit" lang="fr">français</button>' in html
+    assert '<button type="submit" lang="es">español</button>' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", ["Annuaire", "Statistiques", "Aller au contenu principal", "Inde"]),
+        ("es", ["Directorio", "Estadísticas", "Saltar al contenido principal", "India"]),
+    ],
+)
+def test_interface_and_country_names_follow_the_language_but_organisation_names_do_not(
+    client, seeded, language, words
+):
+    html = client.get(f"/{language}/organisations/ulccs/").content.decode()
+    for word in words:
+        assert word in html
+    assert "ULCCS" in html
+
+
+def test_french_federation_page_gives_the_seeds_figures_in_french(client, seeded):
+    html = client.get("/fr/federations/cicopa/").content.decode()
+    assert "Membres" in html
+    assert "21 juin 2017" in html
+
+
+def catalogue_entries(path):
+    """Yield (msgid, msgstr values, flags) for each entry of a .po file, header excluded."""
+    text = path.read_text(encoding="utf-8")
+    for block in text.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith("#~")]
+        flags = " ".join(line for line in lines if line.startswith("#,"))
+        msgid, strings, current = [], [], None
+        for line in lines:
+            if line.startswith("msgid "):
+                current = msgid
+            elif line.startswith("msgstr"):
+                current = []
+                strings.append(current)
+            elif line.startswith("msgid_plural"):
+                current = None
+            if current is not None and '"' in line:
+                current.append(line[line.index('"') + 1 : line.rindex('"')])
+        if msgid and "".join(msgid):
+            yield "".join(msgid), ["".join(s) for s in strings], flags
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_every_interface_string_is_translated_and_compiled(language):
+    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    missing = [
+        msgid for msgid, strings, flags in catalogue_entries(po) if "fuzzy" in flags or not all(strings)
+    ]
+    assert missing == []
+    assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1
