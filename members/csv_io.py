@@ -368,7 +368,7 @@ ACTION_LABELS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedRow:
     """What importing one row of the file would do."""
 
@@ -427,6 +427,8 @@ class ImportPlan:
 
 
 class _Row:
+    __slots__ = ("number", "values")
+
     def __init__(self, number):
         self.number = number
         self.values = {}  # header -> parsed value (None when the cell is empty)
@@ -494,9 +496,13 @@ def plan_import(data):
         return plan
     if not rows and not plan.errors:
         plan.errors.append(RowError(None, "", _("The file has a header but no rows.")))
+    planner = _Planner(plan, rows, set(headers))
     if plan.errors:
+        # Still name unknown federations, so that one round of corrections fixes them all.
+        planner.check_references()
+        plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
         return plan
-    _Planner(plan, rows, set(headers)).run()
+    planner.run()
     if plan.errors:
         plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
     return plan
@@ -552,7 +558,7 @@ def _parse_rows(reader, headers, plan):
         for (header, parse, is_text, required), cell in zip(specs, record, strict=True):
             value = cell.strip()
             if not value:
-                values[header] = None
+                # Empty cells are not stored (values.get() gives None): large files stay smaller.
                 if required:
                     plan.errors.append(RowError(number, header, _("This cell is required.")))
                 continue
@@ -597,6 +603,13 @@ class _Planner:
 
     def error(self, row, column, message):
         self.plan.errors.append(RowError(row.number, column, message))
+
+    def check_references(self):
+        for row in self.rows:
+            if row.values.get("slug") is not None:
+                self.first_row_of.setdefault(row.values["slug"], row)
+        self._load_organisations()
+        self._check_federations()
 
     def run(self):
         self._check_membership_cells()
@@ -681,7 +694,7 @@ class _Planner:
         planned = {}
         for slug, row in self.first_row_of.items():
             new = {
-                c.field: row.values[c.header] if row.values[c.header] is not None else _empty(c)
+                c.field: row.values[c.header] if row.values.get(c.header) is not None else _empty(c)
                 for c in ORGANISATION_COLUMNS
                 if c.header in self.present
             }

@@ -531,3 +531,9 @@ def test_countries_are_read_from_codes_and_english_french_or_spanish_names(db):
     plan = csv_io.plan_import(data)
     assert plan.errors == []
     assert [v["country"] for v in plan.organisations_to_create.values()] == ["BE", "DE", "DE", "DE", "BE"]
+
+
+def test_unknown_federations_are_named_alongside_other_errors_in_one_pass(db):
+    data = make_file(org_row(country="Atlantis", federation="nowhere", joined_on="2017-01-01"))
+    plan = csv_io.plan_import(data)
+    assert [(e.row, e.column) for e in plan.errors] == [(2, "country"), (2, "federation")]
