@@ -21,8 +21,8 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django_countries.fields import Country
 
 from members.models import (
@@ -330,6 +330,10 @@ def humanise_number(value):
     if value >= MILLION:
         millions, plural = _millions(value)
         return ngettext("%(millions)s million", "%(millions)s million", plural) % {"millions": millions}
+    return _grouped(value)
+
+
+def _grouped(value):
     return number_format(value, force_grouping=True)
 
 
@@ -337,50 +341,39 @@ def _millions(value):
     """Return (the number of millions to one decimal, localised; the count that picks the plural)."""
     millions = round(value / MILLION, 1)
     if millions == int(millions):
-        return number_format(int(millions), force_grouping=True), int(millions)
+        return _grouped(int(millions)), int(millions)
     return number_format(millions, decimal_pos=1, force_grouping=True), math.ceil(millions)
 
 
-def _counted(value, singular, plural, million_form):
-    # French and Spanish join a million to its noun ("4 millions de personnes"),
-    # so the million forms are whole phrases for translators, not a number.
-    if value >= MILLION:
-        millions, count = _millions(value)
-        return million_form(count) % {"millions": millions}
-    return ngettext(singular, plural, value) % {"count": number_format(value, force_grouping=True)}
+# French and Spanish join a million to its noun ("4 millions de personnes",
+# "4 millones de personas"), so the million forms are whole phrases for the
+# translators rather than a number put before the noun.
 
 
 def _members_phrase(value):
-    return _counted(
-        value,
-        "%(count)s member",
-        "%(count)s members",
-        lambda n: ngettext("%(millions)s million members", "%(millions)s million members", n),
-    )
+    return ngettext("%(count)s member", "%(count)s members", value) % {"count": _grouped(value)}
 
 
 def _countries_phrase(value):
-    return ngettext("%(count)s country", "%(count)s countries", value) % {
-        "count": number_format(value, force_grouping=True)
-    }
+    return ngettext("%(count)s country", "%(count)s countries", value) % {"count": _grouped(value)}
 
 
 def _enterprises_phrase(value):
-    return _counted(
-        value,
-        "%(count)s enterprise",
-        "%(count)s enterprises",
-        lambda n: ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", n),
-    )
+    if value >= MILLION:
+        millions, plural = _millions(value)
+        return ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", plural) % {
+            "millions": millions
+        }
+    return ngettext("%(count)s enterprise", "%(count)s enterprises", value) % {"count": _grouped(value)}
 
 
 def _people_phrase(value):
-    return _counted(
-        value,
-        "%(count)s person",
-        "%(count)s people",
-        lambda n: ngettext("%(millions)s million people", "%(millions)s million people", n),
-    )
+    if value >= MILLION:
+        millions, plural = _millions(value)
+        return ngettext("%(millions)s million people", "%(millions)s million people", plural) % {
+            "millions": millions
+        }
+    return ngettext("%(count)s person", "%(count)s people", value) % {"count": _grouped(value)}
 
 
 def _figure(computed, declaration, declared_field, day):
@@ -412,19 +405,29 @@ def headline(federation, as_of=None, figures=None):
         "enterprises": _enterprises_phrase(enterprises.value),
         "employment": _people_phrase(employment.value),
     }
-    # A figure nobody declared is left out rather than stated as zero.
+    # A figure nobody declared is left out rather than stated as zero; the
+    # verb agrees with what employs (the enterprises, or else the members).
     if enterprises.value and employment.value:
-        text = _(
+        text = ngettext(
             "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s "
-            "which employ %(employment)s."
+            "which employs %(employment)s.",
+            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s "
+            "which employ %(employment)s.",
+            enterprises.value,
         )
     elif enterprises.value:
-        text = _("%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s.")
+        text = gettext(
+            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s."
+        )
     elif employment.value:
-        text = _("%(federation)s affiliates %(members)s in %(countries)s, which employ %(employment)s.")
+        text = ngettext(
+            "%(federation)s affiliates %(members)s in %(countries)s, which employs %(employment)s.",
+            "%(federation)s affiliates %(members)s in %(countries)s, which employ %(employment)s.",
+            members.value,
+        )
     else:
-        text = _("%(federation)s affiliates %(members)s in %(countries)s.")
-    return Headline(str(text) % words, members, countries, enterprises, employment)
+        text = gettext("%(federation)s affiliates %(members)s in %(countries)s.")
+    return Headline(text % words, members, countries, enterprises, employment)
 
 
 def admission_breaches(as_of=None, federation=None):

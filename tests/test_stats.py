@@ -401,6 +401,30 @@ def test_headline_leaves_out_figures_nobody_declared_or_computed(federation, mem
         assert stats.headline(federation, DAY).text == "FED affiliates 1 member in 1 country."
 
 
+def test_headline_writes_millions_and_agrees_with_one_enterprise(
+    federation, membership_factory, declaration_factory
+):
+    member = membership_factory(federation=federation, member__country="FR").member
+    declaration_factory(organisation=member, enterprises=1, employment=1_500_000)
+    with translation.override("en"):
+        text = stats.headline(federation, DAY).text
+    assert text == (
+        "FED affiliates 1 member in 1 country, representing 1 enterprise which employs 1.5 million people."
+    )
+
+
+def test_headline_without_enterprises_says_what_the_members_employ(
+    federation, membership_factory, declaration_factory
+):
+    for _ in range(2):
+        member = membership_factory(federation=federation, member__country="BE").member
+        declaration_factory(organisation=member, enterprises=None, employment=40_000)
+    with translation.override("en"):
+        assert stats.headline(federation, DAY).text == (
+            "FED affiliates 2 members in 1 country, which employ 80,000 people."
+        )
+
+
 # --- The seed: CICOPA on 21 June 2017 ---------------------------------------------------------
 
 
