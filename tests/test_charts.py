@@ -124,7 +124,7 @@ def test_many_years_label_only_some_years_but_always_the_last():
     labelled = [c.year for c in chart.columns if c.show_label]
 
     assert labelled[-1] == 2009
-    assert 6 <= len(labelled) <= 12
+    assert 5 <= len(labelled) <= 8
 
 
 def test_an_empty_history_says_so_instead_of_drawing():

@@ -1,0 +1,50 @@
+"""Every public page type passes axe-core's WCAG 2.1 A and AA rules in Chromium, and fits a phone."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from tests.browser.conftest import describe_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PAGES = {
+    "home": lambda: reverse("members:home"),
+    "federation": lambda: reverse("members:federation-detail", kwargs={"slug": "cicopa"}),
+    "directory": lambda: reverse("members:organisation-list") + "?federation=cicopa",
+    "organisation": lambda: reverse("members:organisation-detail", kwargs={"slug": "smart"}),
+    "statistics": lambda: reverse("members:statistics"),
+    "not-found": lambda: "/no-such-page/",
+}
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("page_type", PAGES)
+def test_public_page_has_no_wcag_21_aa_violations(visitor, page_type, width):
+    response = visitor.open(PAGES[page_type](), width=width)
+
+    assert response.status == (404 if page_type == "not-found" else 200)
+    violations = visitor.axe_violations()
+    assert not violations, f"axe-core found on {page_type} at {width} px:\n{describe_violations(violations)}"
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_federation_page_has_no_wcag_21_aa_violations_in_french_and_spanish(visitor, language):
+    with translation.override(language):
+        visitor.open(PAGES["federation"]())
+
+    assert visitor.page.locator("html").get_attribute("lang") == language
+    violations = visitor.axe_violations()
+    assert not violations, f"axe-core found in {language}:\n{describe_violations(violations)}"
+
+
+@pytest.mark.parametrize("page_type", ["home", "federation", "directory"])
+@pytest.mark.parametrize("width", [1280, 375])
+def test_page_fits_the_screen_without_sideways_scrolling_and_is_photographed(visitor, page_type, width):
+    visitor.open(PAGES[page_type](), width=width)
+
+    path = visitor.screenshot(f"{page_type}-{width}")
+
+    page_width = visitor.page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= width, f"{page_type} is {page_width} px wide on a {width} px screen"
+    assert path.stat().st_size > 0
