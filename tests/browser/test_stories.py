@@ -1,15 +1,19 @@
 """What a reader does on the public site, done in Chromium against the live server."""
 
+import csv
 import datetime
 import email.utils
+import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
 from members import stats
-from members.models import Organisation
+from members.models import Membership, Organisation
+from tests.factories import MembershipFactory, OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -154,3 +158,78 @@ def test_feeds_are_linked_from_the_federation_page_for_feed_readers(visitor):
 
     for name in ("members:federation-events-rss", "members:federation-events-atom"):
         assert visitor.url(reverse(name, kwargs={"slug": "cicopa"})) in advertised
+
+
+def shown_slugs(page):
+    """The organisations listed on the current directory page, by the slug in their link."""
+    hrefs = page.locator("table.directory tbody th a").evaluate_all("links => links.map(l => l.pathname)")
+    return [href.rstrip("/").rsplit("/", 1)[-1] for href in hrefs]
+
+
+def downloaded_slugs(page):
+    """Click "Download CSV" and return the distinct organisations of the file, in order."""
+    with page.expect_download() as download:
+        page.locator("a.download").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    return list(dict.fromkeys(row["slug"] for row in csv.DictReader(io.StringIO(text))))
+
+
+def test_search_filter_paginate_and_download_exactly_the_rows_shown(visitor):
+    cicopa = Organisation.objects.get(slug="cicopa")
+    cecop = Organisation.objects.get(slug="cecop")
+    wanted = {
+        MembershipFactory(
+            member=OrganisationFactory(name=f"Coopérative ouvrière {n:02d}", country="BE"),
+            federation=cicopa,
+            joined_on=datetime.date(2018, 3, 1),
+        ).member.slug
+        for n in range(30)
+    }
+    # Same name and year but another federation, and same federation but another year: filtered out.
+    MembershipFactory(
+        member=OrganisationFactory(name="Coopérative ouvrière 90"),
+        federation=cecop,
+        joined_on=datetime.date(2018, 3, 1),
+    )
+    MembershipFactory(
+        member=OrganisationFactory(name="Coopérative ouvrière 91"),
+        federation=cicopa,
+        joined_on=datetime.date(2019, 3, 1),
+    )
+    page = visitor.page
+    visitor.open(reverse("members:organisation-list"))
+
+    page.get_by_label("Name or acronym").fill("cooperative OUVRIERE")  # no accents, any case
+    page.get_by_label("Federation").select_option("cicopa")
+    page.get_by_label("Year joined").fill("2018")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**joined=2018**")
+    first_page = shown_slugs(page)
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url("**page=2**")
+    second_page = shown_slugs(page)
+
+    assert "federation=cicopa" in page.url and "q=cooperative" in page.url  # the filters live in the URL
+    assert len(first_page) == 25 and len(second_page) == 5
+    assert set(first_page) | set(second_page) == wanted
+    assert sorted(downloaded_slugs(page)) == sorted(first_page + second_page)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_the_four_who_joined_cicopa_in_2017_are_listed_and_downloaded_alone_in_each_language(
+    visitor, language
+):
+    with translation.override(language):
+        visitor.open(reverse("members:organisation-list") + "?federation=cicopa&joined=2017")
+
+    shown = shown_slugs(visitor.page)
+    expected = (
+        Membership.objects.filter(federation__slug="cicopa", joined_on__year=2017)
+        .counted()
+        .values_list("member__slug", flat=True)
+    )
+
+    assert sorted(shown) == sorted(expected)
+    assert len(shown) == 4
+    assert visitor.page.locator("html").get_attribute("lang") == language
+    assert sorted(downloaded_slugs(visitor.page)) == sorted(shown)
