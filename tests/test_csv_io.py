@@ -6,7 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
@@ -537,3 +537,11 @@ def test_unknown_federations_are_named_alongside_other_errors_in_one_pass(db):
     data = make_file(org_row(country="Atlantis", federation="nowhere", joined_on="2017-01-01"))
     plan = csv_io.plan_import(data)
     assert [(e.row, e.column) for e in plan.errors] == [(2, "country"), (2, "federation")]
+
+
+def test_a_leading_nul_is_neutralised_where_the_database_can_store_it(db):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL cannot store NUL in text")
+    OrganisationFactory(slug="org", name="\0cmd")
+    [row] = rows_of(export_text())
+    assert row["name"] == "'\0cmd"
