@@ -545,3 +545,12 @@ def test_a_leading_nul_is_neutralised_where_the_database_can_store_it(db):
     OrganisationFactory(slug="org", name="\0cmd")
     [row] = rows_of(export_text())
     assert row["name"] == "'\0cmd"
+
+
+@pytest.mark.parametrize(
+    "text", ["=1", "'=1", "''", "'", "'a", "a=1", "é=", "-", "'-5", "@x", "+", "'\t", "x'"]
+)
+def test_the_export_query_neutralises_exactly_as_neutralise_does(db, text):
+    OrganisationFactory(slug="org", name="Name", city=text)
+    [row] = rows_of(export_text())
+    assert row["city"] == csv_io.neutralise(text)
