@@ -357,13 +357,18 @@ def export_response(queryset, request, prefix="register"):
     return response
 
 
+def filtered_organisations(params):
+    """The organisations the directory's filters select for these parameters, and the form's errors."""
+    filterset = DirectoryFilter(params, queryset=Organisation.objects.all())
+    if not filterset.is_valid():
+        return Organisation.objects.none(), filterset.errors
+    return filterset.qs, {}
+
+
 def directory_queryset(request):
     """The organisations the public directory lists for the request's filters (none if they are invalid)."""
-    filterset = DirectoryFilter(request.GET, queryset=Organisation.objects.all())
-    if not filterset.is_valid():
-        # As the directory does (strict): a bad filter lists nothing rather than everything.
-        return Organisation.objects.none()
-    return filterset.qs
+    # As the directory does (strict): a bad filter lists nothing rather than everything.
+    return filtered_organisations(request.GET)[0]
 
 
 def directory_csv(request):

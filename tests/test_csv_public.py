@@ -6,7 +6,7 @@ import io
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from members import csv_io
@@ -129,3 +129,13 @@ def test_exported_command_file_re_imports_with_no_change(seeded, tmp_path):
     plan = csv_io.plan_import(output.read_bytes())
     assert plan.errors == []
     assert not plan.has_changes
+
+
+def test_export_command_takes_the_directorys_filters_and_refuses_bad_ones(db):
+    MembershipFactory(member=OrganisationFactory(slug="joined-2017"), joined_on=datetime.date(2017, 3, 1))
+    MembershipFactory(member=OrganisationFactory(slug="joined-2015"), joined_on=datetime.date(2015, 3, 1))
+    out = io.StringIO()
+    call_command("export_members", "--joined", "2017", "--status", "current", stdout=out)
+    assert [r["slug"] for r in rows_of(out.getvalue())] == ["joined-2017"]
+    with pytest.raises(CommandError, match="--kind"):
+        call_command("export_members", "--kind", "club", stdout=io.StringIO())

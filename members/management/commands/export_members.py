@@ -2,49 +2,53 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.http import QueryDict
 
-from members.csv_io import export_options, stream_csv
-from members.models import Organisation
+from members.csv_io import export_options, filtered_organisations, stream_csv
+
+# The public directory's filters, under the same names: a command line selects
+# exactly what the directory page would with the same values.
+FILTERS = {
+    "search": ("q", "Name or acronym contains this (accents and case ignored)."),
+    "federation": ("federation", "Members of this federation (slug)."),
+    "region": ("region", "Organisations in this region (slug: africa, americas, asia-pacific, europe)."),
+    "country": ("country", "Organisations in this country (ISO code)."),
+    "kind": ("kind", "Organisations of this kind."),
+    "category": ("category", "Members in this category (full, associate, observer)."),
+    "joined": ("joined", "Members who joined in this year."),
+    "status": ("status", "current or former members."),
+}
 
 
 class Command(BaseCommand):
-    help = "Export organisations with their memberships as CSV (the format import_members reads)."
+    help = (
+        "Export organisations with their memberships as CSV (the format import_members reads). "
+        "The filters are the public directory's."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--federation", action="append", default=[], help="Members of this federation (slug)."
-        )
-        parser.add_argument(
-            "--country", action="append", default=[], help="Organisations in this country (ISO code)."
-        )
-        parser.add_argument(
-            "--kind",
-            action="append",
-            default=[],
-            choices=Organisation.Kind.values,
-            help="Organisations of this kind.",
-        )
-        parser.add_argument(
-            "--current", action="store_true", help="Only current members of the federation(s)."
-        )
+        for option, (_name, help_text) in FILTERS.items():
+            parser.add_argument(f"--{option}", help=help_text)
         parser.add_argument("--output", type=Path, help="Write to this file instead of standard output.")
         parser.add_argument(
             "--bom", action="store_true", help="Start with a byte-order mark, for spreadsheets."
         )
         parser.add_argument("--delimiter", choices=["comma", "semicolon"], default="comma")
 
-    def handle(self, *args, federation, country, kind, current, output, bom, delimiter, **options):
-        organisations = Organisation.objects.all()
-        if federation:
-            memberships = {"memberships__federation__slug__in": federation}
-            if current:
-                memberships["memberships__left_on__isnull"] = True
-            organisations = organisations.filter(**memberships)
-        if country:
-            organisations = organisations.filter(country__in=[code.upper() for code in country])
-        if kind:
-            organisations = organisations.filter(kind__in=kind)
+    def handle(self, *args, output, bom, delimiter, **options):
+        params = QueryDict(mutable=True)
+        for option, (name, _help) in FILTERS.items():
+            if options[option] not in (None, ""):
+                params[name] = options[option].upper() if option == "country" else options[option]
+        organisations, errors = filtered_organisations(params)
+        if errors:
+            reverse_names = {name: option for option, (name, _help) in FILTERS.items()}
+            problems = "; ".join(
+                f"--{reverse_names.get(field, field)}: {' '.join(messages)}"
+                for field, messages in errors.items()
+            )
+            raise CommandError(f"Invalid filter: {problems}")
         chunks = stream_csv(organisations, **export_options({"bom": bom, "delimiter": delimiter}))
         if output is None:
             for chunk in chunks:
