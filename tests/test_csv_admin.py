@@ -204,3 +204,17 @@ def test_admin_exports_neutralise_every_dangerous_leading_character(client, owne
     [row] = csv.DictReader(io.StringIO(body(response)))
     assert row["name"] == f'\'{lead}HYPERLINK("http://x")'
     assert row["acronym"] == f"'{lead}1"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("fr", "Pays inconnu « Atlantis »"), ("es", "Atlantis"), ("en", "Unknown country “Atlantis”")],
+)
+def test_import_errors_are_in_the_staff_members_language(client, owner, db, language, expected):
+    client.force_login(owner)
+    text = "slug,name,kind,country\nbad,Bad,cooperative,Atlantis\n"
+    response = client.post(reverse(IMPORT_URL), {"file": csv_file(text)}, HTTP_ACCEPT_LANGUAGE=language)
+    [error] = response.context["errors"]
+    assert expected in error.message
+    if language != "en":
+        assert "Unknown country" not in error.message
