@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -554,3 +555,26 @@ def test_the_export_query_neutralises_exactly_as_neutralise_does(db, text):
     OrganisationFactory(slug="org", name="Name", city=text)
     [row] = rows_of(export_text())
     assert row["city"] == csv_io.neutralise(text)
+
+
+def test_applying_an_import_runs_the_same_number_of_queries_for_few_and_many_rows(
+    db, django_assert_num_queries
+):
+    FederationFactory(slug="fed")
+
+    def plan_of(prefix, count):
+        rows = [org_row(slug=f"{prefix}-{n}", federation="fed", joined_on="2016-01-01") for n in range(count)]
+        return csv_io.plan_import(make_file(*rows))
+
+    # 30 rows fit one INSERT even on SQLite, whose limit of 999 parameters
+    # splits the widest table (history) every 35 rows: queries grow by batch,
+    # never by row.
+    small, large = plan_of("small", 3), plan_of("large", 30)
+    with CaptureQueriesContext(connection) as captured:
+        csv_io.apply_import(small)
+    # Bulk inserts of organisations and memberships (and their history rows,
+    # where history is installed), and the lookup of the federation's id:
+    # as many queries for 30 rows as for 3.
+    with django_assert_num_queries(len(captured)):
+        csv_io.apply_import(large)
+    assert Membership.objects.filter(member__slug__startswith="large-").count() == 30
