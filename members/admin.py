@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -353,7 +353,7 @@ class OrganisationAdmin(CsvImportExportMixin, ScopedHistoryAdmin):
         )
         return format_html(
             '<table><thead><tr><th scope="col"></th><th scope="col">{}</th><th scope="col">{}</th>'
-            "</tr></thead><tbody>{}</tbody></table><p>{}</p>",
+            '</tr></thead><tbody>{}</tbody></table><p>{}</p><p><a href="{}">{}</a></p>',
             _("Computed on %(day)s") % {"day": date_format(figures.as_of)},
             _("Declared"),
             format_html_join(
@@ -362,6 +362,8 @@ class OrganisationAdmin(CsvImportExportMixin, ScopedHistoryAdmin):
                 ((label, intcomma(value), declared) for label, value, declared in rows),
             ),
             coverage,
+            reverse("admin:members_membership_changelist") + f"?federation={obj.pk}",
+            _("Its current members"),
         )
 
     def get_inlines(self, request, obj):

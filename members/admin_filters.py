@@ -10,12 +10,13 @@ matches all three.
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from members import permissions
 from members.models import CountryRegion, Membership, Organisation, Region
 
 
@@ -32,7 +33,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        counted = self.object_list[: self.CAP + 1].count()
+        # Without ORDER BY the database stops at the cap instead of sorting every row first.
+        counted = self.object_list.order_by()[: self.CAP + 1].count()
         self.capped = counted > self.CAP
         return min(counted, self.CAP)
 
@@ -98,15 +100,24 @@ class MembershipStatusFilter(DefaultChoiceFilter):
 
 
 class FederationFilter(admin.SimpleListFilter):
-    """Federations: organisations that have (or had) at least one member."""
+    """International and regional federations, the user's own, and the one chosen.
+
+    Listing every organisation that has members would put thousands of
+    national federations in the sidebar (and scan every membership to find
+    them); any federation can still be chosen by its number, which is what
+    the link on a federation's page does.
+    """
 
     title = _("federation")
     parameter_name = "federation"
 
     def lookups(self, request, model_admin):
-        federations = Organisation.objects.filter(
-            Exists(Membership.objects.filter(federation=OuterRef("pk")))
-        ).only("name", "acronym")
+        wanted = Q(kind__in=[Organisation.Kind.INTERNATIONAL, Organisation.Kind.REGIONAL])
+        if not permissions.is_registry_administrator(request.user):
+            wanted |= Q(pk__in=permissions.editable_federation_ids(request.user))
+        if self.value() and str(self.value()).isdigit():
+            wanted |= Q(pk=self.value())
+        federations = Organisation.objects.filter(wanted).only("name", "acronym").order_by("name")
         return [(str(f.pk), f.short_name) for f in federations]
 
     def queryset(self, request, queryset):
@@ -133,9 +144,13 @@ class YearJoinedFilter(admin.SimpleListFilter):
     parameter_name = "joined"
 
     def lookups(self, request, model_admin):
-        return [
-            (str(d.year), str(d.year)) for d in Membership.objects.dates("joined_on", "year", order="DESC")
-        ]
+        # The range between the first and last years joined: one MIN/MAX instead of a
+        # DISTINCT over every membership (0.8 s at a million memberships).
+        span = Membership.objects.aggregate(first=Min("joined_on"), last=Max("joined_on"))
+        if span["first"] is None:
+            return []
+        years = range(span["last"].year, span["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
 
     def queryset(self, request, queryset):
         if self.value():

@@ -207,6 +207,32 @@ def test_a_federations_page_shows_its_figures_as_of_today(administrator_client, 
     assert "1,234" in page
     assert "27 (declared" in page
     assert "1 of 1 members declared figures" in page
+    assert reverse("admin:members_membership_changelist") + f"?federation={network['cecop'].pk}" in page
+
+
+def test_the_federation_filter_offers_the_international_and_regional_federations_and_the_one_chosen(
+    administrator_client, network
+):
+    national = FederationFactory(name="LIGACOOP", acronym="LIGACOOP", kind=Organisation.Kind.NATIONAL)
+    MembershipFactory(federation=national)
+    url = reverse("admin:members_membership_changelist")
+
+    def offered(response):
+        spec = next(f for f in response.context["cl"].filter_specs if f.parameter_name == "federation")
+        return sorted(title for _value, title in spec.lookup_choices)
+
+    assert offered(administrator_client.get(url)) == ["CECOP", "CICOPA"]
+    chosen = administrator_client.get(url + f"?federation={national.pk}")
+    assert offered(chosen) == ["CECOP", "CICOPA", "LIGACOOP"]
+    assert [m.federation for m in chosen.context["cl"].result_list] == [national]
+
+
+def test_the_year_filter_offers_every_year_from_the_first_to_the_last_join(administrator_client, network):
+    response = administrator_client.get(reverse("admin:members_membership_changelist"))
+
+    spec = next(f for f in response.context["cl"].filter_specs if f.parameter_name == "joined")
+    years = [int(value) for value, _title in spec.lookup_choices]
+    assert years == list(range(2017, 2000, -1))
 
 
 def test_a_member_that_has_no_members_shows_no_figures(administrator_client, network):
