@@ -14,6 +14,7 @@ one transaction with bulk queries. Nothing is written unless every row is valid.
 import csv
 import datetime
 import io
+import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -513,6 +514,9 @@ def too_large_error(size):
     )
 
 
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
 def plan_import(data):
     """Read and check a whole file (bytes) against the register; write nothing."""
     plan = ImportPlan()
@@ -525,7 +529,10 @@ def plan_import(data):
     except ValueError as error:
         plan.errors.append(RowError(None, "", str(error)))
         return plan
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    # Lines read lazily, split on "\n" only (as csv expects with newline=""):
+    # a StringIO would hold a second, wider copy of the whole file.
+    lines = (match.group() for match in _LINE.finditer(text))
+    reader = csv.reader(lines, delimiter=sniff_delimiter(text))
     try:
         header = [name.strip() for name in next(reader, [])]
         headers = _check_header(header, plan)

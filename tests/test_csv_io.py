@@ -176,7 +176,17 @@ def test_seed_exported_and_imported_into_an_empty_register_exports_the_same_file
 _texts = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40),
     st.sampled_from(
-        ["Crédit Coopératif", 'say "hi", then go', "line one\nline two", "a;b", "=1+1", "-5 workers"]
+        [
+            "Crédit Coopératif",
+            'say "hi", then go',
+            "line one\nline two",
+            "a;b",
+            "=1+1",
+            "-5 workers",
+            "a\u2028b",
+            "a\rb",
+            "a\r\nb",
+        ]
     ),
 ).map(str.strip)
 _organisations = st.lists(
