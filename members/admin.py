@@ -43,6 +43,7 @@ from members.admin_filters import (
     RegionFilter,
     YearJoinedFilter,
 )
+from members.cache import stats as cached_stats
 from members.dates import DatePrecision
 from members.models import (
     AdmissionRule,
@@ -55,7 +56,7 @@ from members.models import (
     Sector,
     Source,
 )
-from members.stats import COUNTING_RULE, admission_breaches, federation_figures
+from members.stats import COUNTING_RULE, admission_breaches
 
 MEMBERSHIP_RULES = _(
     "A membership runs from the day joined until the day left; on the day left the member no "
@@ -338,7 +339,8 @@ class OrganisationAdmin(CsvImportExportMixin, ScopedHistoryAdmin):
 
     @admin.display(description=_("computed by the register"))
     def figures_today(self, obj):
-        figures = federation_figures(obj)
+        # Cached until the register changes: a large network takes seconds to compute.
+        figures = cached_stats.federation_figures(obj)
         rows = [
             (_("Members"), figures.members, _declared(figures.declaration, "member_organisations")),
             (_("Countries"), figures.countries, _declared(figures.declaration, "countries")),
