@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -19,9 +20,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="package")
-def browser():
-    """One headless Chromium for all browser tests."""
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium, started for one test.
+
+    Started per test and after the database fixtures on purpose: while Playwright's
+    sync API runs, Django's `connections` hands this thread a different connection
+    object, so a browser kept across tests would make the transactional flush miss
+    the serialized migration data and leave the database without it.
+    """
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install -y chromium"
         if os.environ.get("CI"):
@@ -32,28 +39,25 @@ def browser():
     # Playwright's sync API keeps an event loop in this thread, which makes Django
     # refuse ORM calls from the test itself ("SynchronousOnlyOperation"). The
     # tests only set up data there, before and between page loads, never
-    # concurrently with a request, so the guard is lifted for this package only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-        ],
-    )
-    yield chromium
-    chromium.close()
-    playwright.stop()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    # concurrently with a request.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+        # The connections the test body opened under Playwright are its own; close
+        # them so the test database can be dropped at the end of the run.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -130,7 +134,7 @@ def describe_violations(violations):
 
 
 @pytest.fixture
-def visitor(browser, site):
+def visitor(site, browser):
     """A reader of the seeded site; fails the test if any request leaves the site."""
     context = browser.new_context(locale="en-GB", accept_downloads=True)
     failed = []
