@@ -18,6 +18,7 @@ JavaScript off and under a strict Content-Security-Policy.
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -193,6 +194,40 @@ def growth_chart(years):
     )
 
 
+# A member country whose outline fits in this many square units (Puerto Rico,
+# Malta, Singapore ...) would be invisible at map scale: it also gets a dot.
+SMALL_COUNTRY_AREA = 40
+MARKER_RADIUS = "6"
+
+
+def _bounding_box(path):
+    """(min x, min y, max x, max y) of a path made of "M x y l dx dy ... z" rings."""
+    xs, ys = [], []
+    for ring in re.findall(r"M([^z]*)z", path):
+        start, _, steps = ring.partition("l")
+        x, y = (float(n) for n in start.split())
+        xs.append(x)
+        ys.append(y)
+        numbers = [float(n) for n in steps.split()]
+        for dx, dy in zip(numbers[::2], numbers[1::2], strict=True):
+            x, y = x + dx, y + dy
+            xs.append(x)
+            ys.append(y)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@cache
+def small_country_centres():
+    """{code: (x, y)} of the countries too small to see on the map: where their dot goes."""
+    _, outlines = world_outlines()
+    centres = {}
+    for code, path in outlines.items():
+        left, top, right, bottom = _bounding_box(path)
+        if (right - left) * (bottom - top) <= SMALL_COUNTRY_AREA:
+            centres[code] = (_fmt((left + right) / 2), _fmt((top + bottom) / 2))
+    return centres
+
+
 @cache
 def world_outlines():
     """The vendored country outlines: (viewBox, {ISO alpha-2 code: SVG path})."""
@@ -225,12 +260,21 @@ class MapCountry:
 
 
 @dataclass(frozen=True)
+class Marker:
+    country: MapCountry
+    x: str
+    y: str
+
+
+@dataclass(frozen=True)
 class WorldMap:
     viewbox: str
     shapes: list
     buckets: list
     rows: list  # MapCountry for every member country, largest first, for the data table
+    markers: list = ()  # Marker for member countries too small to see
     empty_colour: str = MAP_EMPTY_COLOUR
+    marker_radius: str = MARKER_RADIUS
 
     @property
     def is_empty(self):
@@ -285,7 +329,11 @@ def world_map(counts):
         ),
         key=lambda row: (-row.members, row.name),
     )
-    return WorldMap(viewbox=viewbox, shapes=shapes, buckets=buckets, rows=rows)
+    centres = small_country_centres()
+    markers = [
+        Marker(shape, *centres[shape.code]) for shape in shapes if shape.bucket and shape.code in centres
+    ]
+    return WorldMap(viewbox=viewbox, shapes=shapes, buckets=buckets, rows=rows, markers=markers)
 
 
 def country_counts(regions):

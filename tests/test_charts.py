@@ -226,3 +226,13 @@ def test_every_outline_is_keyed_by_a_country_django_countries_knows():
 
     # Kosovo and two French islets have outlines but no ISO 3166-1 code of their own.
     assert unknown <= {"XK", "GO", "JU"}
+
+
+def test_member_countries_too_small_to_see_also_get_a_dot_in_their_shade():
+    _, tree = render("_map.html", map=charts.world_map({"PR": 1, "MT": 2, "FR": 5}))
+    dots = {circle.get("data-country"): circle for circle in svg_of(tree).iter(f"{SVG}circle")}
+    shades = {path.get("data-country"): path.get("fill") for path in svg_of(tree).iter(f"{SVG}path")}
+
+    assert set(dots) == {"PR", "MT"}  # France is large enough to see; non-members get no dot
+    assert all(dots[code].get("fill") == shades[code] for code in dots)
+    assert dots["PR"].find(f"{SVG}title").text.startswith("Puerto Rico")
