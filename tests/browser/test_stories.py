@@ -51,11 +51,11 @@ def test_switching_language_keeps_the_reader_on_the_same_page_and_date(visitor, 
     visitor.open(path + "?as_of=2017-06-21")
     heading = visitor.page.get_by_role("heading", level=1).inner_text()
 
-    visitor.page.get_by_role("button", name=button).click()
-    visitor.page.wait_for_load_state()
-
     with translation.override(language):
         translated_path = reverse("members:federation-detail", kwargs={"slug": "cicopa"})
+    visitor.page.get_by_role("button", name=button).click()
+    visitor.page.wait_for_url(f"**{translated_path}*")
+
     assert visitor.page.url == visitor.url(translated_path + "?as_of=2017-06-21")
     assert visitor.page.locator("html").get_attribute("lang") == language
     # Organisation names are never translated; the figures are still those of 21 June 2017.
@@ -68,7 +68,7 @@ def test_switching_language_keeps_the_directory_filters(visitor):
     names = visitor.page.locator("table.directory tbody th").all_inner_texts()
 
     visitor.page.get_by_role("button", name="español").click()
-    visitor.page.wait_for_load_state()
+    visitor.page.wait_for_url("**/es/**")
 
     assert (
         "/es/" in visitor.page.url
