@@ -460,3 +460,9 @@ EXPECTED_QUERIES = {
     "feed": 2,
     "federation feed": 3,
 }
+
+
+def test_figures_nobody_declared_show_a_dash_not_none(client, seeded):
+    html = client.get("/en/organisations/smart/").content.decode()
+    assert ">None<" not in html
+    assert '<td class="number">—</td>' in html
