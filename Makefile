@@ -41,7 +41,7 @@ format: venv
 	$(BIN)/ruff format .
 
 messages: venv
-	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l es --no-obsolete \
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l es --no-obsolete --no-wrap \
 		--ignore '.venv/*' --ignore 'tests/*' --ignore 'staticfiles/*' --ignore 'node_modules/*' --ignore 'docs/*'
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
