@@ -166,7 +166,7 @@ class RegionFilter(admin.SimpleListFilter):
     country_field = "member__country"
 
     def lookups(self, request, model_admin):
-        return list(Region.objects.values_list("slug", "name"))
+        return [(region.slug, region.display_name) for region in Region.objects.all()]
 
     def queryset(self, request, queryset):
         if self.value():

@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -28,6 +29,17 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+# The names migration 0003 stores, listed here so that they reach the catalogues:
+# the table keeps the English name and each page shows it in its own language.
+# A region that staff rename has no translation and shows its new name as typed.
+REGION_NAMES = (
+    gettext_noop("Africa"),
+    gettext_noop("Americas"),
+    gettext_noop("Asia-Pacific"),
+    gettext_noop("Europe"),
+)
+
+
 class Region(models.Model):
     """One of the ICA's four regions; editable data, seeded by a migration."""
 
@@ -40,7 +52,12 @@ class Region(models.Model):
         verbose_name_plural = _("regions")
 
     def __str__(self):
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self):
+        """The name in the active language (see REGION_NAMES)."""
+        return gettext(self.name)
 
 
 class CountryRegion(models.Model):

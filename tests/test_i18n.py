@@ -130,3 +130,32 @@ def test_catalogues_hold_exactly_the_strings_the_code_marks_for_translation(tmp_
         committed = {msgid for msgid, _, _ in catalogue_entries(base / relative)}
         current = {msgid for msgid, _, _ in catalogue_entries(tmp_path / relative)}
         assert (language, sorted(current - committed), sorted(committed - current)) == (language, [], [])
+
+
+@pytest.mark.parametrize(
+    ("language", "americas", "asia_pacific"),
+    [
+        ("en", "Americas", "Asia-Pacific"),
+        ("fr", "Amériques", "Asie-Pacifique"),
+        ("es", "Américas", "Asia-Pacífico"),
+    ],
+)
+def test_statistics_page_names_the_regions_in_the_readers_language(
+    client, seeded, language, americas, asia_pacific
+):
+    html = client.get(
+        f"/{language}/statistics/", {"as_of": "2017-06-21", "federation": "cicopa"}
+    ).content.decode()
+    regions = re.findall(r'<th scope="rowgroup">([^<]*)</th>', html)
+    assert americas in regions and asia_pacific in regions
+
+
+def test_directory_offers_the_regions_by_their_french_names(client, seeded):
+    html = client.get("/fr/organisations/").content.decode()
+    select = re.search(r'<select name="region".*?</select>', html, re.S).group(0)
+    assert re.findall(r"<option value=\"[a-z-]+\">([^<]*)</option>", select) == [
+        "Afrique",
+        "Amériques",
+        "Asie-Pacifique",
+        "Europe",
+    ]
