@@ -48,3 +48,35 @@ def test_page_fits_the_screen_without_sideways_scrolling_and_is_photographed(vis
     page_width = visitor.page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= width, f"{page_type} is {page_width} px wide on a {width} px screen"
     assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_directory_reads_at_375_px_without_scrolling_sideways_and_keeps_its_table_semantics(
+    visitor, language
+):
+    with translation.override(language):
+        visitor.open(PAGES["directory"](), width=375)
+
+    widths = visitor.page.evaluate(
+        """() => ({
+            page: document.documentElement.scrollWidth,
+            screen: window.innerWidth,
+            table: document.querySelector('table.directory').scrollWidth,
+            wrap: document.querySelector('table.directory').parentElement.clientWidth,
+        })"""
+    )
+    assert widths["page"] <= widths["screen"], widths
+    # The table's own scroll box does not scroll either: every cell is readable in place.
+    assert widths["table"] <= widths["wrap"], widths
+    # Stacked cells stay a table to assistive technology, as Chromium itself exposes
+    # it, and a cell's name is its value alone: the visible label is not read twice.
+    cdp = visitor.context.new_cdp_session(visitor.page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    names = {}
+    for node in nodes:
+        if "role" in node:
+            names.setdefault(node["role"]["value"], []).append(node.get("name", {}).get("value", ""))
+    assert {"table", "columnheader", "rowheader", "cell"} <= names.keys()
+    labels = [label for label in names["columnheader"] if label]
+    assert len(labels) == 5
+    assert [cell for cell in names["cell"] if cell.startswith(tuple(labels))] == []
