@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0003_seed_regions'),
+        ("members", "0003_seed_regions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='is_synthetic',
-            field=models.BooleanField(default=False, editable=False, help_text='Made up by generate_synthetic for benchmarks; never real data.', verbose_name='synthetic'),
+            model_name="organisation",
+            name="is_synthetic",
+            field=models.BooleanField(
+                default=False,
+                editable=False,
+                help_text="Made up by generate_synthetic for benchmarks; never real data.",
+                verbose_name="synthetic",
+            ),
         ),
     ]

@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0007_directory_search_indexes'),
+        ("members", "0007_directory_search_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(condition=models.Q(('category', 'regional'), _negated=True), fields=['federation', 'member'], name='members_mship_counted_fed_idx'),
+            model_name="membership",
+            index=models.Index(
+                condition=models.Q(("category", "regional"), _negated=True),
+                fields=["federation", "member"],
+                name="members_mship_counted_fed_idx",
+            ),
         ),
     ]
