@@ -62,3 +62,23 @@ def test_an_unreachable_database_stops_a_command_with_one_clear_line():
 def test_debug_mode_starts_without_a_secret_key():
     result = run_manage({"DJANGO_DEBUG": "1"}, "check")
     assert result.returncode == 0, result.stderr
+
+
+def test_postgresql_connections_run_without_the_jit_compiler():
+    from registry.env import database_from_url
+
+    config = database_from_url("postgres://u@h:5432/registry")
+    assert config["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_options_in_the_database_url_replace_the_default_ones():
+    from registry.env import database_from_url
+
+    config = database_from_url("postgres://u@h:5432/registry?options=-c%20work_mem%3D64MB")
+    assert config["OPTIONS"]["options"] == "-c work_mem=64MB"
+
+
+def test_sqlite_connections_get_no_postgresql_options():
+    from registry.env import database_from_url
+
+    assert "options" not in database_from_url("sqlite:///x.sqlite3").get("OPTIONS", {})
