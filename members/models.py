@@ -7,7 +7,7 @@ a period; DeclaredFigures are what an organisation says about itself for a year.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
@@ -121,7 +121,9 @@ class OrganisationQuerySet(models.QuerySet):
     def descendants_of(self, organisation_id, *, on=None):
         """Return every organisation below the given one, at any depth, at any time or on a day."""
         if on is not None:
-            sql, params = network_sql([organisation_id], on)
+            from members.network import nearest_sql  # it reads this module's models
+
+            sql, params = nearest_sql([organisation_id], on)
             return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
         return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "down", None)))  # noqa: S611
 
@@ -144,79 +146,6 @@ def _reachable_sql(organisation_id, direction, excluding_membership):
     params = [organisation_id]
     if excluding_membership:
         params = [organisation_id, excluding_membership, excluding_membership]
-    return sql, params
-
-
-def network_sql(federation_ids, day):
-    """Return a WITH clause naming `network`: the federations' networks on the day.
-
-    `network` holds one row per (root_id, organisation_id) reachable below a
-    root through memberships of any category current on the day, with the
-    shortest depth, the enterprises and employment of the organisation's
-    latest declaration on or before the day, and, per figure, whether a
-    federation of the root's network already includes them in its own
-    declaration: the organisation was its member (directly, or below a
-    member) on the declaration's date and the declaration gives that figure
-    with `includes_members` ticked. The root's own declaration never covers
-    anyone: it is what the computed figures are compared with.
-    """
-    # Only constant identifiers are interpolated; values go through params.
-    # Each reached row carries its organisation's latest declaration (one
-    # index lookup on members_declaredfigures_one_per_day), and the coverage
-    # flags travel down the paths, so an organisation reached by several
-    # paths is covered when any of them passes through a declaration that
-    # includes it; `network` then keeps one row per organisation. The depth
-    # bound (a path longer than the number of organisations must loop) ends
-    # the recursion even if bad data ever contained a cycle.
-    memberships = Membership._meta.db_table
-    declarations = DeclaredFigures._meta.db_table
-    organisations = Organisation._meta.db_table
-    day = connection.ops.adapt_datefield_value(day)
-    roots = ", ".join(["%s"] * len(federation_ids))
-    current = "m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
-    latest = f"""
-        LEFT JOIN {declarations} l ON l.organisation_id = m.member_id AND l.declared_on = (
-            SELECT MAX(d.declared_on) FROM {declarations} d
-            WHERE d.organisation_id = m.member_id AND d.declared_on <= %s
-        )
-    """  # noqa: S608
-    declared = "l.declared_on, l.enterprises, l.employment, l.includes_members"
-
-    def covered(figure):
-        return (
-            f"CASE WHEN r.{figure}_covered = 1 OR (r.includes_members AND r.{figure} IS NOT NULL "
-            f"AND m.joined_on <= r.declared_on) THEN 1 ELSE 0 END"
-        )
-
-    sql = f"""
-        WITH RECURSIVE reach(
-            root_id, organisation_id, depth, enterprises_covered, employment_covered,
-            declared_on, enterprises, employment, includes_members
-        ) AS (
-            SELECT m.federation_id, m.member_id, 1, 0, 0, {declared}
-            FROM {memberships} m
-            {latest}
-            WHERE m.federation_id IN ({roots}) AND {current}
-            UNION
-            SELECT r.root_id, m.member_id, r.depth + 1, {covered("enterprises")}, {covered("employment")},
-                {declared}
-            FROM reach r
-            JOIN {memberships} m ON m.federation_id = r.organisation_id
-            {latest}
-            WHERE {current} AND m.member_id <> r.root_id
-                AND r.depth < (SELECT COUNT(*) FROM {organisations})
-        ),
-        network AS (
-            SELECT root_id, organisation_id, MIN(depth) AS depth,
-                MAX(enterprises_covered) AS enterprises_covered,
-                MAX(employment_covered) AS employment_covered,
-                MAX(enterprises) AS enterprises,
-                MAX(employment) AS employment
-            FROM reach
-            GROUP BY root_id, organisation_id
-        )
-    """  # noqa: S608
-    params = [day, *federation_ids, day, day, day, day, day]
     return sql, params
 
 
@@ -432,7 +361,13 @@ class Membership(TimeStamped):
         verbose_name_plural = _("memberships")
         indexes = [
             # Members of a federation on a date: WHERE federation_id = ? AND joined_on <= ?
-            models.Index(fields=["federation", "joined_on"], name="members_mship_fed_joined_idx"),
+            # AND (left_on IS NULL OR left_on > ?), the step of every network recursion
+            # (members/network.py); on PostgreSQL answered from the index alone.
+            models.Index(
+                fields=["federation", "joined_on"],
+                name="members_mship_fed_current_idx",
+                include=["left_on", "member"],
+            ),
             # Federations with counted members (the directory's federation filter, the home
             # and statistics pages): WHERE NOT category = 'regional', read from the index alone.
             models.Index(
@@ -592,6 +527,16 @@ class DeclaredFigures(TimeStamped):
         ordering = ["organisation__name", "-declared_on"]
         verbose_name = _("declared figures")
         verbose_name_plural = _("declared figures")
+        indexes = [
+            # Each organisation's latest declaration on a day (members/network.py's `latest`:
+            # ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY declared_on DESC)
+            # WHERE declared_on <= ?), read in that order from the index alone on PostgreSQL.
+            models.Index(
+                fields=["organisation", "-declared_on"],
+                name="members_decl_latest_idx",
+                include=["enterprises", "employment", "includes_members"],
+            ),
+        ]
         constraints = [
             # Also the index for "latest declaration of each organisation on or before D".
             models.UniqueConstraint(

@@ -9,7 +9,7 @@ counts from 1 May 2017. A declaration counts from the day it was declared.
 
 How totals are computed is COUNTING_RULE; the pages show the same words.
 Each public function runs a fixed number of queries whatever the size and
-depth of the network: the network is one recursive CTE (members.models.network_sql)
+depth of the network: the network is one recursive CTE (members/network.py)
 and every total an SQL aggregate.
 """
 
@@ -32,8 +32,8 @@ from members.models import (
     Membership,
     Organisation,
     Source,
-    network_sql,
 )
+from members.network import figures_sql, nearest_sql
 
 COUNTING_RULE = _(
     "Members are the organisations directly affiliated on the date, in any category but “regional "
@@ -153,7 +153,7 @@ def _counted_members_on(day, federation_ids):
 
 def _network_totals(federation_ids, day, group_by):
     """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`."""
-    sql, params = network_sql(federation_ids, day)
+    sql, params = figures_sql(federation_ids, day)
     organisations = Organisation._meta.db_table
     # An organisation adds a figure only where no federation of the network covers it.
     query = f"""{sql}
@@ -243,14 +243,27 @@ def federation_figures(federation, as_of=None):
     return figures_for_federations([federation], as_of)[federation.pk]
 
 
-def network(federation, as_of=None):
-    """Return every organisation below the federation on the day, nearest first, in one query."""
-    sql, params = network_sql([federation.pk], _day(as_of))
+def network(federation, as_of=None, kinds=None):
+    """Return the organisations below the federation on the day, nearest first, in one query.
+
+    `kinds` (Organisation.Kind values) keeps only organisations of those
+    kinds, chosen in the database: a federation page lists the federations of
+    a network, not the tens of thousands of co-operatives below them.
+    """
+    sql, params = nearest_sql([federation.pk], _day(as_of))
     organisations = Organisation._meta.db_table
+    only = ""
+    if kinds is not None:
+        kinds = list(kinds)
+        if not kinds:
+            return []
+        only = "WHERE o.kind IN ({})".format(", ".join(["%s"] * len(kinds)))
+        params = [*params, *kinds]
     nodes = Organisation.objects.raw(
         f"""{sql}
         SELECT o.*, n.depth AS network_depth
         FROM {organisations} o JOIN network n ON n.organisation_id = o.id
+        {only}
         ORDER BY n.depth, o.name
         """,  # noqa: S608
         params,

@@ -92,7 +92,7 @@ def federation_detail(request, slug):
     federation = get_object_or_404(Organisation, slug=slug)
     form, day, status = _as_of(request)
     figures = stats.federation_figures(federation, day)
-    network = stats.network(federation, day)
+    network = stats.network(federation, day, kinds=FEDERATION_KINDS)
     breakdown = stats.breakdown(federation, day)
     context = {
         "federation": federation,

@@ -270,6 +270,18 @@ def test_network_gives_each_organisation_at_its_shortest_depth(
     )
 
 
+def test_network_keeps_only_the_kinds_asked_for_at_any_depth(
+    federation, federation_factory, membership_factory
+):
+    national = membership_factory(federation=federation, member=federation_factory()).member
+    membership_factory(federation=national)  # a co-operative below it
+    deeper = membership_factory(federation=national, member=federation_factory()).member
+    kinds = [Organisation.Kind.NATIONAL]
+    found = [(n.organisation, n.depth) for n in stats.network(federation, DAY, kinds=kinds)]
+    assert found == [(national, 1), (deeper, 2)]
+    assert stats.network(federation, DAY, kinds=[]) == []
+
+
 def test_figures_for_many_federations_match_each_federations_figures(
     federation_factory, membership_factory, declaration_factory
 ):
