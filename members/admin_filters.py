@@ -112,7 +112,7 @@ class FederationFilter(admin.SimpleListFilter):
     parameter_name = "federation"
 
     def lookups(self, request, model_admin):
-        wanted = Q(kind__in=[Organisation.Kind.INTERNATIONAL, Organisation.Kind.REGIONAL])
+        wanted = Q(kind__in=Organisation.TOP_LEVEL_KINDS)
         if not permissions.is_registry_administrator(request.user):
             wanted |= Q(pk__in=permissions.editable_federation_ids(request.user))
         if self.value() and str(self.value()).isdigit():

@@ -147,18 +147,16 @@ class DirectoryFilter(django_filters.FilterSet):
         model = Organisation
         fields = []
 
-    # Kinds offered in the federation menu. Any federation's slug is still accepted
-    # (its page links here); listing every national federation made the menu, and
-    # so every directory page, grow with the register (9,500 options at 100,000
-    # organisations: 2 s to render).
-    MENU_KINDS = (Organisation.Kind.INTERNATIONAL, Organisation.Kind.REGIONAL)
-
     def __init__(self, *args, **kwargs):
+        # The menu offers the top-level federations and the one chosen; any
+        # federation's slug is accepted (its page links here). Listing every
+        # national federation made every directory page grow with the register
+        # (9,500 options at 100,000 organisations: 2 s to render).
         super().__init__(*args, **kwargs)
         field = self.form.fields["federation"]
         chosen = self.data.get("federation") if self.data else None
         menu = copy.copy(field)
-        menu.queryset = field.queryset.filter(Q(kind__in=self.MENU_KINDS) | Q(slug=chosen or ""))
+        menu.queryset = field.queryset.filter(Q(kind__in=Organisation.TOP_LEVEL_KINDS) | Q(slug=chosen or ""))
         field.widget.choices = menu.choices
 
     def search(self, queryset, name, value):

@@ -160,6 +160,13 @@ class Organisation(TimeStamped):
         BANK = "bank", _("Co-operative bank")
         SUPPORT = "support", _("Support organisation")
 
+    # The movement's own federations (CICOPA, CECOP and the like): those the home
+    # and statistics pages compare and the directory's and admin's federation
+    # menus offer. A national federation is reached through them, by its slug,
+    # so those pages keep the same size however many national federations the
+    # register holds.
+    TOP_LEVEL_KINDS = (Kind.INTERNATIONAL, Kind.REGIONAL)
+
     name = models.CharField(_("name"), max_length=300, help_text=_("Never translated."))
     acronym = models.CharField(_("acronym"), max_length=50, blank=True)
     slug = models.SlugField(

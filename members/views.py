@@ -65,11 +65,16 @@ def _federations():
     )
 
 
+def _top_level_federations():
+    """Return the international and regional federations that have ever had a counted member, by name."""
+    return _federations().filter(kind__in=Organisation.TOP_LEVEL_KINDS)
+
+
 def home(request):
     """The federations with their headline figures today, and the latest joins and departures."""
     today = timezone.localdate()
     # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
-    federations = list(_federations())
+    federations = list(_top_level_federations())
     figures = stats.figures_for_federations(federations, today)
     federations.sort(key=lambda f: (-figures[f.pk].members, f.name))
     cards = [
@@ -128,14 +133,20 @@ def federation_detail(request, slug):
 def statistics(request):
     """Every federation's figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
-    federations = list(_federations())
+    federations = list(_top_level_federations())
     figures = stats.figures_for_federations(federations, day)
-    chosen = None
+    # The tables by region and country are for the federation chosen by its
+    # slug, a national one too (its own page links here), and otherwise for
+    # the top-level federation with the most members.
     slug = request.GET.get("federation")
-    if federations:
-        chosen = next((f for f in federations if f.slug == slug), None)
-        if chosen is None:
-            chosen = max(federations, key=lambda f: (figures[f.pk].members, f.name))
+    chosen = next((f for f in federations if f.slug == slug), None)
+    if chosen is None and slug:
+        chosen = _federations().filter(slug=slug).first()
+        if chosen is not None:
+            federations.append(chosen)
+            figures.update(stats.figures_for_federations([chosen], day))
+    if chosen is None and federations:
+        chosen = max(federations, key=lambda f: (figures[f.pk].members, f.name))
     context = {
         "form": form,
         "as_of": day,

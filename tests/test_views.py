@@ -81,6 +81,15 @@ def test_home_shows_each_federations_headline_with_dates_and_sources(client, see
     assert "declared on 21 June 2017" in html
 
 
+def test_home_compares_the_top_level_federations_not_the_national_ones_below_them(
+    client, seeded, membership_factory
+):
+    ligacoop = Organisation.objects.get(acronym="LIGACOOP")
+    membership_factory(federation=ligacoop)  # a national federation with a member of its own
+    cards = client.get("/en/").context["cards"]
+    assert [card["federation"].acronym for card in cards] == ["CICOPA", "CECOP"]
+
+
 def test_home_lists_the_latest_joins(client, seeded):
     response = client.get("/en/")
     titles = [str(event.title) for event in response.context["events"]]
@@ -344,6 +353,24 @@ def test_statistics_page_has_tables_by_region_and_country_for_the_chosen_federat
     assert [str(row.region) for row in response.context["breakdown"]] == ["Europe"]
     assert "Belgium" in html and "France" in html
     assert [row.federation.slug for row in response.context["rows"]] == ["cecop", "cicopa"]
+
+
+def test_statistics_page_shows_a_national_federation_chosen_by_its_slug(client, seeded, membership_factory):
+    ligacoop = Organisation.objects.get(acronym="LIGACOOP")
+    membership_factory(federation=ligacoop, joined_on=datetime.date(2016, 1, 1))
+    response = client.get("/en/statistics/", {"as_of": "2017-06-21", "federation": ligacoop.slug})
+    assert response.context["chosen"] == ligacoop
+    assert [row.federation.slug for row in response.context["rows"]] == ["cecop", "cicopa", ligacoop.slug]
+    assert response.context["rows"][-1].members == 1
+
+
+def test_statistics_page_compares_only_the_top_level_federations_by_default(
+    client, seeded, membership_factory
+):
+    membership_factory(federation=Organisation.objects.get(acronym="LIGACOOP"))
+    response = client.get("/en/statistics/", {"as_of": "2017-06-21"})
+    assert [row.federation.slug for row in response.context["rows"]] == ["cecop", "cicopa"]
+    assert response.context["chosen"].slug == "cicopa"
 
 
 def test_statistics_page_explains_an_invalid_date(client, seeded):
