@@ -13,7 +13,6 @@ urlpatterns = [
     # Open data at one address whatever the language; the directory's filters apply.
     path("data/register.json", opendata.register_json, name="opendata-register"),
     path(settings.ADMIN_PATH, admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
 ]
 
 urlpatterns += i18n_patterns(

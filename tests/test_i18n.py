@@ -13,19 +13,17 @@ from django.conf import settings
 LOCALE = Path(settings.BASE_DIR) / "members" / "locale"
 
 
-def switcher_forms(html):
-    """Return {language: next} for each form of the language switcher."""
-    forms = re.findall(
-        r'<input type="hidden" name="next" value="([^"]*)">\s*'
-        r'<input type="hidden" name="language" value="([a-z]+)">',
-        html,
-    )
-    return {language: next_url.replace("&amp;", "&") for next_url, language in forms}
+def switcher_links(html):
+    """Return {language: address} for each link of the language switcher."""
+    switcher = html[html.index('class="language-switcher"') :]
+    switcher = switcher[: switcher.index("</nav>")]
+    links = re.findall(r'<a href="([^"]*)" hreflang="([a-z]+)"', switcher)
+    return {language: address.replace("&amp;", "&") for address, language in links}
 
 
 def test_switcher_offers_the_same_page_with_its_query_in_the_other_languages(client, seeded):
     html = client.get("/en/organisations/?joined=2017&sort=-name").content.decode()
-    assert switcher_forms(html) == {
+    assert switcher_links(html) == {
         "fr": "/fr/organisations/?joined=2017&sort=-name",
         "es": "/es/organisations/?joined=2017&sort=-name",
     }
@@ -41,18 +39,20 @@ def test_switcher_offers_the_same_page_with_its_query_in_the_other_languages(cli
     ],
 )
 def test_switching_language_keeps_the_reader_on_the_same_page(client, seeded, page, language, expected):
-    next_url = switcher_forms(client.get(page).content.decode())[language]
-    response = client.post("/i18n/setlang/", {"language": language, "next": next_url})
-    assert response.status_code == 302
-    assert response["Location"] == expected
-    assert client.get(response["Location"]).status_code == 200
+    address = switcher_links(client.get(page).content.decode())[language]
+    assert address == expected
+    response = client.get(address)
+    assert response.status_code == 200
+    assert f'<html lang="{language}">' in response.content.decode()
 
 
-def test_switcher_works_without_javascript_as_a_form_with_a_submit_button(client, seeded):
-    html = client.get("/en/").content.decode()
-    assert html.count('action="/i18n/setlang/" method="post"') == 2
-    assert '<button type="submit" lang="fr">français</button>' in html
-    assert '<button type="submit" lang="es">español</button>' in html
+def test_switcher_is_plain_links_so_public_pages_set_no_cookie(client, seeded):
+    response = client.get("/en/")
+    html = response.content.decode()
+    assert '<a href="/fr/" hreflang="fr" lang="fr">français</a>' in html
+    assert '<a href="/es/" hreflang="es" lang="es">español</a>' in html
+    assert "csrfmiddlewaretoken" not in html
+    assert not response.cookies
 
 
 @pytest.mark.parametrize(

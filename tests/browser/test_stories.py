@@ -43,17 +43,17 @@ def test_changing_the_date_changes_the_figures_to_those_of_that_day(visitor):
 
 
 @pytest.mark.parametrize(
-    ("button", "language"),
+    ("link", "language"),
     [("français", "fr"), ("español", "es")],
 )
-def test_switching_language_keeps_the_reader_on_the_same_page_and_date(visitor, button, language):
+def test_switching_language_keeps_the_reader_on_the_same_page_and_date(visitor, link, language):
     path = reverse("members:federation-detail", kwargs={"slug": "cicopa"})
     visitor.open(path + "?as_of=2017-06-21")
     heading = visitor.page.get_by_role("heading", level=1).inner_text()
 
     with translation.override(language):
         translated_path = reverse("members:federation-detail", kwargs={"slug": "cicopa"})
-    visitor.page.get_by_role("button", name=button).click()
+    visitor.page.get_by_role("link", name=link, exact=True).click()
     visitor.page.wait_for_url(f"**{translated_path}*")
 
     assert visitor.page.url == visitor.url(translated_path + "?as_of=2017-06-21")
@@ -67,7 +67,7 @@ def test_switching_language_keeps_the_directory_filters(visitor):
     visitor.open(reverse("members:organisation-list") + "?joined=2017&federation=cicopa")
     names = visitor.page.locator("table.directory tbody th").all_inner_texts()
 
-    visitor.page.get_by_role("button", name="español").click()
+    visitor.page.get_by_role("link", name="español", exact=True).click()
     visitor.page.wait_for_url("**/es/**")
 
     assert (
