@@ -116,6 +116,57 @@ def _last_modified(request, *args, **kwargs):
 conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
 
 
+def cached_page(view):
+    """Serve a public page to readers from the cache while the register is unchanged.
+
+    Only a GET without a session cookie (a reader, not signed-in staff) is
+    served or stored, and only a complete 200 response that sets no cookie
+    and carries no CSRF token, so nothing personal is ever shared. The key
+    holds the register's version, the address with its query string, the
+    language and today's date, like the figures' keys: a change anywhere in
+    the register, or a new day, and the page is rendered afresh.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return view(request, *args, **kwargs)
+        key = _page_key(request)
+        response = cache.get(key)
+        if response is not None:
+            return response
+        response = view(request, *args, **kwargs)
+        if callable(getattr(response, "render", None)):
+            response = response.render()  # a TemplateResponse pickles only once rendered
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            # get_token() marks a page that holds a CSRF token.
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        ):
+            cache.set(key, response, _timeout())
+        return response
+
+    return wrapper
+
+
+def public_page(view):
+    """A public page: answered 304 when the reader holds it already, else served from the cache."""
+    return conditional(cached_page(view))
+
+
+def _page_key(request):
+    parts = [
+        str(version()[0]),
+        request.get_full_path(),
+        translation.get_language() or "",
+        str(timezone.localdate()),
+    ]
+    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+    return f"members:page:{digest}"
+
+
 class _CachedStats:
     """members.stats with its figure functions cached per register version; the rest passed through.
 

@@ -1,32 +1,34 @@
 from django.urls import path
 
 from members import csv_io, feeds, views
-from members.cache import conditional
+from members.cache import conditional, public_page
 
 app_name = "members"
 
-# Public pages and feeds answer a conditional GET with 304 while the register is unchanged.
+# Public pages and feeds answer a conditional GET with 304 while the register is unchanged,
+# and readers are served them from the cache (members/cache.py). The organisation page
+# is rendered each time: its e-mail form carries a CSRF token.
 urlpatterns = [
-    path("", conditional(views.home), name="home"),
-    path("organisations/", conditional(views.OrganisationListView.as_view()), name="organisation-list"),
+    path("", public_page(views.home), name="home"),
+    path("organisations/", public_page(views.OrganisationListView.as_view()), name="organisation-list"),
     path("organisations.csv", csv_io.directory_csv, name="directory-csv"),
     path(
         "organisations/<slug:slug>/",
         conditional(views.OrganisationDetailView.as_view()),
         name="organisation-detail",
     ),
-    path("federations/<slug:slug>/", conditional(views.federation_detail), name="federation-detail"),
-    path("statistics/", conditional(views.statistics), name="statistics"),
-    path("feeds/events.rss", conditional(feeds.EventsRssFeed()), name="events-rss"),
-    path("feeds/events.atom", conditional(feeds.EventsAtomFeed()), name="events-atom"),
+    path("federations/<slug:slug>/", public_page(views.federation_detail), name="federation-detail"),
+    path("statistics/", public_page(views.statistics), name="statistics"),
+    path("feeds/events.rss", public_page(feeds.EventsRssFeed()), name="events-rss"),
+    path("feeds/events.atom", public_page(feeds.EventsAtomFeed()), name="events-atom"),
     path(
         "federations/<slug:slug>/events.rss",
-        conditional(feeds.FederationEventsRssFeed()),
+        public_page(feeds.FederationEventsRssFeed()),
         name="federation-events-rss",
     ),
     path(
         "federations/<slug:slug>/events.atom",
-        conditional(feeds.FederationEventsAtomFeed()),
+        public_page(feeds.FederationEventsAtomFeed()),
         name="federation-events-atom",
     ),
 ]
