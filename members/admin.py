@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -43,6 +43,7 @@ from members.admin_filters import (
     RegionFilter,
     YearJoinedFilter,
 )
+from members.cache import invalidate as register_changed
 from members.cache import stats as cached_stats
 from members.dates import DatePrecision
 from members.models import (
@@ -570,6 +571,8 @@ class MembershipAdmin(ScopedHistoryAdmin):
         bulk_update_with_history(
             ending, Membership, ["left_on", "left_precision", "updated_at"], default_user=request.user
         )
+        # A bulk update sends no post_save: outdate cached figures and pages here.
+        transaction.on_commit(register_changed)
         self.message_user(
             request,
             ngettext("%(count)d membership ended today.", "%(count)d memberships ended today.", len(ending))

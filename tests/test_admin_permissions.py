@@ -333,6 +333,22 @@ def test_an_editor_ends_their_federations_memberships_today_with_the_bulk_action
     assert inside.history.latest("history_date").history_user == editor
 
 
+def test_ending_memberships_with_the_bulk_action_outdates_the_cached_pages(
+    client, world, django_capture_on_commit_callbacks
+):
+    from members.cache import version
+
+    editor = world["users"]["editor of CECOP"]
+    inside = world["records"]["membership"]["inside"]
+    before = version()
+    with django_capture_on_commit_callbacks(execute=True):
+        _client_for(client, editor).post(
+            reverse("admin:members_membership_changelist"),
+            {"action": "end_today", "_selected_action": [inside.pk]},
+        )
+    assert version() != before
+
+
 def test_the_end_today_action_refuses_a_selection_reaching_outside_the_editors_federation(client, world):
     editor = world["users"]["editor of CECOP"]
     inside = world["records"]["membership"]["inside"]
