@@ -1,4 +1,4 @@
-"""Readers are served public pages from the cache while the register is unchanged; nothing personal is shared."""
+"""Readers get public pages from the cache while the register is unchanged; nothing personal is shared."""
 
 import datetime
 

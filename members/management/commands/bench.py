@@ -204,7 +204,7 @@ def sample(function, repeats, before=None):
 
 
 def measure_page(client, url, repeats, cached=False):
-    """Return (queries, median seconds, samples, status) of GET url, figures uncached or cached."""
+    """Return (queries, median seconds, samples, status) of GET url, uncached or from the cache."""
 
     def get():
         with CaptureQueriesContext(connection) as captured:
@@ -705,18 +705,23 @@ CACHED_PAGES = ("Federation page", "Statistics page")
 
 
 def page_rows_single(register, repeats):
-    """Measure every page with its figures uncached, and the figure pages again as usually served."""
+    """Measure every page rendered afresh, and the figure pages again as readers are served them.
+
+    Uncached, the register's version changes before each request, so neither
+    the figures nor the page are read from the cache; served, the page is
+    read from the cache (members.cache.cached_page) as a reader's is.
+    """
     with register.active():
         client = Client()
         results = [
             (
-                label + (", figures uncached" if label in CACHED_PAGES else ""),
+                label + (", uncached" if label in CACHED_PAGES else ""),
                 *measure_page(client, url, repeats),
             )
             for label, url in page_urls()
         ]
         results += [
-            (f"{label}, figures cached", *measure_page(client, url, repeats, cached=True))
+            (f"{label}, served from the cache", *measure_page(client, url, repeats, cached=True))
             for label, url in page_urls()
             if label in CACHED_PAGES
         ]
