@@ -235,6 +235,12 @@ class Organisation(TimeStamped):
         ordering = ["name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        indexes = [
+            # The top-level federations (WHERE kind IN ('international', 'regional')): the
+            # federation menus of the directory and the admin, the home and statistics
+            # pages. Without it every directory page scanned the whole table.
+            models.Index(fields=["kind"], name="members_org_kind_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(founded__isnull=True) | Q(founded__gte=1800, founded__lte=2100),
