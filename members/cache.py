@@ -1,4 +1,4 @@
-"""Federation figures cached until the register changes, and conditional GETs.
+"""Federation figures and public pages cached until the register changes, and conditional GETs.
 
 Every key carries the register's version; any save or delete of a record of
 the register bumps it (signals below), so a cached figure is never older than

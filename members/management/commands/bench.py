@@ -247,7 +247,7 @@ def conditional_get_row(large):
         t200 = time.perf_counter() - started
     return Row(
         "Federation page, conditional GET when nothing changed",
-        f"full page: HTTP {first.status_code}, {_ms(t200)}",
+        f"same page without validators: HTTP {first.status_code}, {_ms(t200)}",
         f"HTTP {second.status_code}, {_ms(t304)}" + ("" if validators else " (no ETag sent)"),
         f"{t304 / t200:.2f}×",
         "HTTP 304",
