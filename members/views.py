@@ -131,7 +131,7 @@ def federation_detail(request, slug):
 
 
 def statistics(request):
-    """Every federation's figures side by side, and one federation's tables by region and country."""
+    """The top-level federations' figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
     federations = list(_top_level_federations())
     figures = stats.figures_for_federations(federations, day)
