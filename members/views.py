@@ -136,21 +136,19 @@ def statistics(request):
     federations = list(_top_level_federations())
     figures = stats.figures_for_federations(federations, day)
     # The tables by region and country are for the federation chosen by its
-    # slug, a national one too (its own page links here), and otherwise for
-    # the top-level federation with the most members.
+    # slug, a national one too (then also offered in the menu), and otherwise
+    # for the top-level federation with the most members.
     slug = request.GET.get("federation")
     chosen = next((f for f in federations if f.slug == slug), None)
     if chosen is None and slug:
         chosen = _federations().filter(slug=slug).first()
-        if chosen is not None:
-            federations.append(chosen)
-            figures.update(stats.figures_for_federations([chosen], day))
     if chosen is None and federations:
         chosen = max(federations, key=lambda f: (figures[f.pk].members, f.name))
+    menu = federations if chosen is None or chosen in federations else [*federations, chosen]
     context = {
         "form": form,
         "as_of": day,
-        "federations": federations,
+        "federations": menu,
         "rows": [figures[f.pk] for f in federations],
         "chosen": chosen,
         "breakdown": stats.breakdown(chosen, day) if chosen else [],
