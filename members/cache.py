@@ -16,6 +16,7 @@ the current page gets 304 without the page being rendered.
 
 import functools
 import hashlib
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -23,7 +24,8 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone, translation
 from django.views.decorators.http import condition
@@ -33,6 +35,14 @@ from members.models import Organisation
 VERSION_KEY = "members:register-version"
 LOCAL_TIMEOUT = 60
 SHARED_TIMEOUT = 24 * 60 * 60
+# Readers' pages live in their own cache (settings.CACHES["pages"]), so that
+# many different addresses can push out other pages but never the figures.
+PAGES = "pages"
+# With a read replica, a page rendered this soon after a change may come from
+# a replica that has not caught up yet: it is served but not stored.
+REPLICA_GRACE = 10
+
+logger = logging.getLogger(__name__)
 
 
 def _timeout():
@@ -116,23 +126,37 @@ def _last_modified(request, *args, **kwargs):
 conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
 
 
-def cached_page(view):
+def cached_page(view, params=()):
     """Serve a public page to readers from the cache while the register is unchanged.
 
     Only a GET without a session cookie (a reader, not signed-in staff) is
     served or stored, and only a complete 200 response that sets no cookie
-    and carries no CSRF token, so nothing personal is ever shared. The key
-    holds the register's version, the address with its query string, the
-    language and today's date, like the figures' keys: a change anywhere in
-    the register, or a new day, and the page is rendered afresh.
+    and carries no CSRF token, so nothing personal is ever shared. `params`
+    names the query parameters the page reads: an address with any other is
+    rendered and not stored, so made-up parameters cannot fill the cache.
+    The key holds the register's version, the site's address with those
+    parameters in order, the language and today's date, like the figures'
+    keys: a change anywhere in the register, a release (migrate), or a new
+    day, and the page is rendered afresh. If the cache fails, the page is
+    rendered as if nothing were cached.
     """
+    params = frozenset(params)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        if (
+            request.method != "GET"
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or not params.issuperset(request.GET.keys())
+        ):
             return view(request, *args, **kwargs)
+        pages = caches[PAGES]
         key = _page_key(request)
-        response = cache.get(key)
+        try:
+            response = pages.get(key)
+        except Exception:  # an unreachable or full cache must not take the page down
+            logger.warning("Page cache unavailable; rendering %s", request.path, exc_info=True)
+            return view(request, *args, **kwargs)
         if response is not None:
             return response
         response = view(request, *args, **kwargs)
@@ -144,27 +168,37 @@ def cached_page(view):
             and not response.cookies
             # get_token() marks a page that holds a CSRF token.
             and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            and not _replica_may_lag()
         ):
-            cache.set(key, response, _timeout())
+            try:
+                pages.set(key, response, _timeout())
+            except Exception:
+                logger.warning("Page cache unavailable; %s not stored", request.path, exc_info=True)
         return response
 
     return wrapper
 
 
-def public_page(view):
+def public_page(view, params=()):
     """A public page: answered 304 when the reader holds it already, else served from the cache."""
-    return conditional(cached_page(view))
+    return conditional(cached_page(view, params))
 
 
 def _page_key(request):
+    query = sorted((name, value) for name in request.GET for value in request.GET.getlist(name))
     parts = [
         str(version()[0]),
-        request.get_full_path(),
+        request.build_absolute_uri(request.path),
+        repr(query),
         translation.get_language() or "",
         str(timezone.localdate()),
     ]
     digest = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
     return f"members:page:{digest}"
+
+
+def _replica_may_lag():
+    return "replica" in settings.DATABASES and time.time() - version()[1] < REPLICA_GRACE
 
 
 class _CachedStats:
@@ -190,9 +224,25 @@ stats = _CachedStats()
 def _register_changed(sender, **kwargs):
     # Any record of the register, not the history rows django-simple-history writes.
     if sender._meta.app_label == "members" and not sender._meta.model_name.startswith("historical"):
-        invalidate()
+        _changed()
 
 
 @receiver(m2m_changed, sender=Organisation.sectors.through)
 def _sectors_changed(sender, **kwargs):
+    _changed()
+
+
+def _changed():
+    # Now, and again once the transaction commits: a reader who rendered the
+    # page in between saw the data before the change, and what they stored
+    # under the first new version must not be served after the commit.
     invalidate()
+    transaction.on_commit(invalidate)
+
+
+@receiver(post_migrate)
+def _released(sender, **kwargs):
+    # Each release runs migrate: pages cached by the previous release hold its
+    # templates, translations and static file names, so none is served again.
+    if sender.label == "members":
+        invalidate()

@@ -2,23 +2,33 @@ from django.urls import path
 
 from members import csv_io, feeds, views
 from members.cache import conditional, public_page
+from members.filters import DirectoryFilter
 
 app_name = "members"
+
+# The query parameters the directory reads: its filters and the page number.
+DIRECTORY_PARAMS = [*DirectoryFilter.base_filters, "page"]
 
 # Public pages and feeds answer a conditional GET with 304 while the register is unchanged,
 # and readers are served them from the cache (members/cache.py). The organisation page
 # is rendered each time: its e-mail form carries a CSRF token.
 urlpatterns = [
     path("", public_page(views.home), name="home"),
-    path("organisations/", public_page(views.OrganisationListView.as_view()), name="organisation-list"),
+    path(
+        "organisations/",
+        public_page(views.OrganisationListView.as_view(), DIRECTORY_PARAMS),
+        name="organisation-list",
+    ),
     path("organisations.csv", csv_io.directory_csv, name="directory-csv"),
     path(
         "organisations/<slug:slug>/",
         conditional(views.OrganisationDetailView.as_view()),
         name="organisation-detail",
     ),
-    path("federations/<slug:slug>/", public_page(views.federation_detail), name="federation-detail"),
-    path("statistics/", public_page(views.statistics), name="statistics"),
+    path(
+        "federations/<slug:slug>/", public_page(views.federation_detail, ["as_of"]), name="federation-detail"
+    ),
+    path("statistics/", public_page(views.statistics, ["as_of", "federation"]), name="statistics"),
     path("feeds/events.rss", public_page(feeds.EventsRssFeed()), name="events-rss"),
     path("feeds/events.atom", public_page(feeds.EventsAtomFeed()), name="events-atom"),
     path(

@@ -92,10 +92,11 @@ def staff_member(db):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Every test starts with an empty cache, whether local memory or a shared Redis."""
-    from django.core.cache import cache
+    """Every test starts with empty caches, whether local memory or a shared Redis."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,13 +3,14 @@
 import datetime
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from members.cache import cached_page
+from members.cache import cached_page, version
 from members.models import Organisation
 from tests.factories import MembershipFactory, OrganisationFactory
 
@@ -91,3 +92,48 @@ def test_the_organisation_page_with_its_e_mail_form_is_rendered_for_each_reader(
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     assert len(queries) > 0
+
+
+def test_the_same_parameters_in_another_order_are_the_same_page(client, seeded):
+    client.get("/en/organisations/?joined=2017&sort=-name")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/en/organisations/?sort=-name&joined=2017").status_code == 200
+    assert len(queries) == 0
+
+
+def test_an_address_with_a_parameter_the_page_does_not_read_is_never_stored(client, seeded):
+    url = "/en/organisations/?joined=2017&utm_source=newsletter"
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) > 0
+
+
+def test_the_register_changes_again_when_a_change_commits(seeded, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        OrganisationFactory(name="Committed Later Co-operative")
+        # A reader rendering now would see the register before the change
+        # and store the page under this version.
+        during = version()
+    assert version() != during
+
+
+def test_a_release_outdates_every_cached_page(db):
+    before = version()
+    call_command("migrate", verbosity=0)
+    assert version() != before
+
+
+def test_pages_are_rendered_when_the_page_cache_is_unreachable(client, seeded, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        # Nothing listens on port 9: every read and write of the page cache fails.
+        "pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+    }
+    response = client.get("/en/organisations/?joined=2017")
+    assert response.status_code == 200
+    assert "SMart" in response.content.decode()
