@@ -52,20 +52,35 @@ def _timeout():
 
 
 def version():
-    """Return the register's current version: (number, changed at as a UNIX time)."""
-    value = cache.get(VERSION_KEY)
-    if value is None:
-        # Unknown (cache cleared or expired): start a new version now, so that
-        # nothing cached under an older one is ever read again.
-        value = (time.time_ns(), time.time())
-        if not cache.add(VERSION_KEY, value, timeout=_timeout()):
-            value = cache.get(VERSION_KEY, value)
+    """Return the register's current version: (number, changed at as a UNIX time).
+
+    When the cache cannot be reached, every call is a new version: nothing is
+    read from the cache and no conditional GET matches, so pages are rendered
+    from the database until the cache is back.
+    """
+    fresh = (time.time_ns(), time.time())
+    try:
+        value = cache.get(VERSION_KEY)
+        if value is None:
+            # Unknown (cache cleared or expired): start a new version now, so that
+            # nothing cached under an older one is ever read again.
+            value = fresh
+            if not cache.add(VERSION_KEY, value, timeout=_timeout()):
+                value = cache.get(VERSION_KEY, value)
+    except Exception:  # an unreachable cache must not take the site down
+        logger.warning("Cache unavailable: the register's version is unknown", exc_info=True)
+        return fresh
     return value
 
 
 def invalidate():
     """Mark the register as changed: every cached figure and ETag is outdated."""
-    cache.set(VERSION_KEY, (time.time_ns(), time.time()), timeout=_timeout())
+    try:
+        cache.set(VERSION_KEY, (time.time_ns(), time.time()), timeout=_timeout())
+    except Exception:
+        # The change is saved; cached pages may show the register before it
+        # until they expire (a day at most) or the next change reaches the cache.
+        logger.error("Cache unavailable: cached figures and pages were not outdated", exc_info=True)
 
 
 def cached(function):
@@ -74,10 +89,17 @@ def cached(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         key = _key(function.__name__, args, kwargs)
-        result = cache.get(key)
+        try:
+            result = cache.get(key)
+        except Exception:
+            logger.warning("Cache unavailable; computing %s", function.__name__, exc_info=True)
+            return function(*args, **kwargs)
         if result is None:
             result = function(*args, **kwargs)
-            cache.set(key, result, _timeout())
+            try:
+                cache.set(key, result, _timeout())
+            except Exception:
+                logger.warning("Cache unavailable; %s not stored", function.__name__, exc_info=True)
         return result
 
     wrapper.uncached = function

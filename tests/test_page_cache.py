@@ -124,16 +124,24 @@ def test_a_release_outdates_every_cached_page(db):
     assert version() != before
 
 
-def test_pages_are_rendered_when_the_page_cache_is_unreachable(client, seeded, settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        # Nothing listens on port 9: every read and write of the page cache fails.
-        "pages": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
-    response = client.get("/en/organisations/?joined=2017")
-    assert response.status_code == 200
-    assert "SMart" in response.content.decode()
+# Nothing listens on port 9: every read and write of this cache fails.
+UNREACHABLE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": "redis://127.0.0.1:9/0",
+    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+}
+
+
+@pytest.mark.parametrize("aliases", [["pages"], ["default", "pages"]])
+def test_public_pages_are_rendered_when_the_cache_is_unreachable(client, seeded, settings, aliases):
+    settings.CACHES = {**settings.CACHES, **dict.fromkeys(aliases, UNREACHABLE)}
+    for url in ["/en/organisations/?joined=2017", "/en/federations/cicopa/", "/en/statistics/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "SMart" in client.get("/en/organisations/?joined=2017").content.decode()
+
+
+def test_a_change_is_saved_when_the_cache_is_unreachable(seeded, settings):
+    settings.CACHES = {**settings.CACHES, "default": UNREACHABLE}
+    OrganisationFactory(name="Saved Anyway Co-operative")
+    assert Organisation.objects.filter(name="Saved Anyway Co-operative").exists()
