@@ -168,6 +168,8 @@ def cached_page(view, params=()):
     def wrapper(request, *args, **kwargs):
         if (
             request.method != "GET"
+            # In development, a template just edited shows at once.
+            or settings.DEBUG
             or settings.SESSION_COOKIE_NAME in request.COOKIES
             or not params.issuperset(request.GET.keys())
         ):

@@ -145,3 +145,11 @@ def test_a_change_is_saved_when_the_cache_is_unreachable(seeded, settings):
     settings.CACHES = {**settings.CACHES, "default": UNREACHABLE}
     OrganisationFactory(name="Saved Anyway Co-operative")
     assert Organisation.objects.filter(name="Saved Anyway Co-operative").exists()
+
+
+def test_in_development_pages_are_always_rendered(client, seeded, settings):
+    settings.DEBUG = True
+    client.get("/en/organisations/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/en/organisations/").status_code == 200
+    assert len(queries) > 0
