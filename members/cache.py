@@ -175,6 +175,7 @@ def cached_page(view, params=()):
         ):
             return view(request, *args, **kwargs)
         pages = caches[PAGES]
+        _forget_outdated_pages(pages)
         key = _page_key(request)
         try:
             response = pages.get(key)
@@ -219,6 +220,21 @@ def _page_key(request):
     ]
     digest = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
     return f"members:page:{digest}"
+
+
+_local_version = None
+
+
+def _forget_outdated_pages(pages):
+    # Local memory never reads pages of an older version again but keeps them
+    # until culled: drop them as soon as this process sees a new version, so a
+    # worker holds one version's pages only.
+    global _local_version
+    if isinstance(pages, LocMemCache):
+        number = version()[0]
+        if number != _local_version:
+            pages.clear()
+            _local_version = number
 
 
 def _replica_may_lag():

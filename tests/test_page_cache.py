@@ -153,3 +153,17 @@ def test_in_development_pages_are_always_rendered(client, seeded, settings):
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/en/organisations/").status_code == 200
     assert len(queries) > 0
+
+
+def test_a_worker_keeps_only_the_current_versions_pages_in_local_memory(client, seeded, settings):
+    from django.core.cache import caches
+
+    from members.cache import invalidate
+
+    if not settings.CACHES["pages"]["BACKEND"].endswith("LocMemCache"):
+        pytest.skip("pages are in a shared cache")
+    client.get("/en/organisations/")
+    client.get("/en/statistics/")
+    invalidate()
+    client.get("/en/organisations/")
+    assert len(caches["pages"]._cache) == 1  # the two pages of the older version are gone
