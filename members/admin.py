@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Prefetch
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import bulk_update_with_history
 
-from members import permissions
+from members import cache, permissions
 from members.admin_csv import CsvImportExportMixin
 from members.admin_filters import (
     CappedCountPaginator,
@@ -43,8 +43,6 @@ from members.admin_filters import (
     RegionFilter,
     YearJoinedFilter,
 )
-from members.cache import invalidate as register_changed
-from members.cache import stats as cached_stats
 from members.dates import DatePrecision
 from members.models import (
     AdmissionRule,
@@ -341,7 +339,7 @@ class OrganisationAdmin(CsvImportExportMixin, ScopedHistoryAdmin):
     @admin.display(description=_("computed by the register"))
     def figures_today(self, obj):
         # Cached until the register changes: a large network takes seconds to compute.
-        figures = cached_stats.federation_figures(obj)
+        figures = cache.federation_figures(obj)
         rows = [
             (_("Members"), figures.members, _declared(figures.declaration, "member_organisations")),
             (_("Countries"), figures.countries, _declared(figures.declaration, "countries")),
@@ -572,7 +570,7 @@ class MembershipAdmin(ScopedHistoryAdmin):
             ending, Membership, ["left_on", "left_precision", "updated_at"], default_user=request.user
         )
         # A bulk update sends no post_save: outdate cached figures and pages here.
-        transaction.on_commit(register_changed)
+        cache.register_changed()
         self.message_user(
             request,
             ngettext("%(count)d membership ended today.", "%(count)d memberships ended today.", len(ending))

@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
 
-from members.cache import invalidate as register_changed
+from members.cache import register_changed
 from members.dates import DatePrecision, start_of_period
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
@@ -1000,5 +1000,5 @@ def apply_import(plan, user=None):
     objects, fields = _load_for_update(Membership, plan.memberships_to_update)
     _bulk_update(Membership, objects, fields, user)
     # Bulk writes send no save signals: tell the figures cache the register changed.
-    transaction.on_commit(register_changed)
+    register_changed()
     return plan.counts()

@@ -1,8 +1,8 @@
 from django.urls import path
 
 from members import csv_io, feeds, views
-from members.cache import conditional, public_page
 from members.filters import DirectoryFilter
+from members.pagecache import conditional, public_page
 
 app_name = "members"
 
@@ -10,7 +10,7 @@ app_name = "members"
 DIRECTORY_PARAMS = [*DirectoryFilter.base_filters, "page"]
 
 # Public pages and feeds answer a conditional GET with 304 while the register is unchanged,
-# and readers are served them from the cache (members/cache.py). The organisation page
+# and readers are served them from the cache (members/pagecache.py). The organisation page
 # is rendered each time: its e-mail form carries a CSRF token.
 urlpatterns = [
     path("", public_page(views.home), name="home"),

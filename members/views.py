@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from members import charts
-from members.cache import stats  # members.stats, figures cached until the register changes
+from members import cache, charts, stats
 from members.feeds import latest_events
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
@@ -75,7 +74,7 @@ def home(request):
     today = timezone.localdate()
     # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
     federations = list(_top_level_federations())
-    figures = stats.figures_for_federations(federations, today)
+    figures = cache.figures_for_federations(federations, today)
     federations.sort(key=lambda f: (-figures[f.pk].members, f.name))
     cards = [
         {
@@ -96,9 +95,9 @@ def federation_detail(request, slug):
     # and growth (2) — eleven whatever the federation's size; the headline reuses the figures.
     federation = get_object_or_404(Organisation, slug=slug)
     form, day, status = _as_of(request)
-    figures = stats.federation_figures(federation, day)
-    network = stats.network(federation, day, kinds=FEDERATION_KINDS)
-    breakdown = stats.breakdown(federation, day)
+    figures = cache.federation_figures(federation, day)
+    network = cache.network(federation, day, kinds=FEDERATION_KINDS)
+    breakdown = cache.breakdown(federation, day)
     context = {
         "federation": federation,
         "form": form,
@@ -111,7 +110,7 @@ def federation_detail(request, slug):
         "counting_rule": stats.COUNTING_RULE,
         "as_of_rule": stats.AS_OF_RULE,
         "breakdown": breakdown,
-        "growth_chart": charts.growth_chart(stats.growth(federation, day)),
+        "growth_chart": charts.growth_chart(cache.growth(federation, day)),
         "world_map": charts.world_map(
             {
                 place.country: place.members
@@ -134,7 +133,7 @@ def statistics(request):
     """The top-level federations' figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
     federations = list(_top_level_federations())
-    figures = stats.figures_for_federations(federations, day)
+    figures = cache.figures_for_federations(federations, day)
     # The tables by region and country are for the federation chosen by its
     # slug, a national one too (then also offered in the menu), and otherwise
     # for the top-level federation with the most members.
@@ -151,7 +150,7 @@ def statistics(request):
         "federations": menu,
         "rows": [figures[f.pk] for f in federations],
         "chosen": chosen,
-        "breakdown": stats.breakdown(chosen, day) if chosen else [],
+        "breakdown": cache.breakdown(chosen, day) if chosen else [],
         "counting_rule": stats.COUNTING_RULE,
     }
     return render(request, "members/statistics.html", context, status=status)

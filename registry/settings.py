@@ -175,7 +175,7 @@ STORAGES = {
 # Local memory by default; a shared Redis (DJANGO_CACHE_URL) once there is more than
 # one application server, so that they agree on what is cached.
 CACHES = {"default": cache_from_url(env_str("DJANGO_CACHE_URL", ""))}
-# Readers' pages (members/cache.py) apart from the figures: in the same Redis under
+# Readers' pages (members/pagecache.py) apart from the figures: in the same Redis under
 # their own prefix, or in local memory at most 1,000 pages per process, so that
 # visits to many addresses evict other pages, never the figures.
 CACHES["pages"] = {**CACHES["default"], "KEY_PREFIX": "pages"}

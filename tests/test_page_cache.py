@@ -10,8 +10,9 @@ from django.middleware.csrf import get_token
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from members.cache import cached_page, version
+from members.cache import version
 from members.models import Organisation
+from members.pagecache import cached_page
 from tests.factories import MembershipFactory, OrganisationFactory
 
 PUBLIC_PAGES = [
@@ -158,12 +159,12 @@ def test_in_development_pages_are_always_rendered(client, seeded, settings):
 def test_a_worker_keeps_only_the_current_versions_pages_in_local_memory(client, seeded, settings):
     from django.core.cache import caches
 
-    from members.cache import invalidate
+    from members.cache import register_changed
 
     if not settings.CACHES["pages"]["BACKEND"].endswith("LocMemCache"):
         pytest.skip("pages are in a shared cache")
     client.get("/en/organisations/")
     client.get("/en/statistics/")
-    invalidate()
+    register_changed()
     client.get("/en/organisations/")
     assert len(caches["pages"]._cache) == 1  # the two pages of the older version are gone

@@ -228,7 +228,7 @@ def _register_changed():
     # Bulk inserts and raw deletes send no signals; tell the cache ourselves.
     from members import cache
 
-    cache.invalidate()
+    cache.register_changed()
 
 
 class Generator:
