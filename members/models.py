@@ -6,7 +6,7 @@ a period; DeclaredFigures are what an organisation says about itself for a year.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
@@ -19,6 +19,8 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from members.dates import DatePrecision, format_at_precision, start_of_period
+from members.rules import FOUNDED_RANGE_MESSAGE, YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, current_q, ended_q
+from members.validation import membership_errors
 
 
 class TimeStamped(models.Model):
@@ -114,39 +116,22 @@ class Source(TimeStamped):
 
 
 class OrganisationQuerySet(models.QuerySet):
+    # members.network builds the SQL; it reads this module's models, hence the late imports.
+
     def ancestors_of(self, organisation_id, *, excluding_membership=None):
         """Return every organisation the given one belongs to, at any depth and any time."""
-        return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
+        from members.network import reachable_sql
+
+        return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
 
     def descendants_of(self, organisation_id, *, on=None):
         """Return every organisation below the given one, at any depth, at any time or on a day."""
-        if on is not None:
-            from members.network import nearest_sql  # it reads this module's models
+        from members.network import nearest_sql, reachable_sql
 
+        if on is not None:
             sql, params = nearest_sql([organisation_id], on)
             return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
-        return self.filter(pk__in=RawSQL(*_reachable_sql(organisation_id, "down", None)))  # noqa: S611
-
-
-def _reachable_sql(organisation_id, direction, excluding_membership):
-    # Only constant identifiers are interpolated; values go through params.
-    # UNION (not UNION ALL) drops rows already reached, so the recursion ends
-    # even if bad data ever contained a cycle. Works on PostgreSQL and SQLite.
-    table = Membership._meta.db_table
-    start, step = ("member_id", "federation_id") if direction == "up" else ("federation_id", "member_id")
-    skip = "AND m.id <> %s" if excluding_membership else ""
-    sql = f"""
-        WITH RECURSIVE reached(id) AS (
-            SELECT m.{step} FROM {table} m WHERE m.{start} = %s {skip}
-            UNION
-            SELECT m.{step} FROM {table} m JOIN reached r ON m.{start} = r.id {skip}
-        )
-        SELECT id FROM reached
-    """  # noqa: S608
-    params = [organisation_id]
-    if excluding_membership:
-        params = [organisation_id, excluding_membership, excluding_membership]
-    return sql, params
+        return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "down")))  # noqa: S611
 
 
 class Organisation(TimeStamped):
@@ -243,9 +228,9 @@ class Organisation(TimeStamped):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(founded__isnull=True) | Q(founded__gte=1800, founded__lte=2100),
+                condition=Q(founded__isnull=True) | Q(founded__gte=YEAR_MIN, founded__lte=YEAR_MAX),
                 name="members_organisation_founded_plausible",
-                violation_error_message=_("The year founded must be between 1800 and 2100."),
+                violation_error_message=FOUNDED_RANGE_MESSAGE,
             ),
         ]
 
@@ -270,7 +255,11 @@ class Organisation(TimeStamped):
 class MembershipQuerySet(models.QuerySet):
     def current_on(self, day):
         """Return memberships in force on the day: joined on or before it, not left by it."""
-        return self.filter(joined_on__lte=day).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        return self.filter(current_q(day))
+
+    def ended_by(self, day):
+        """Return memberships that ended on or before the day."""
+        return self.filter(ended_q(day))
 
     def counted(self):
         """Return memberships that make a member (a regional organisation's link does not)."""
@@ -296,14 +285,6 @@ class MembershipQuerySet(models.QuerySet):
             .order_by("year")
             .values_list("year", "n")
         )
-
-    def overlapping(self, member_id, federation_id, joined_on, left_on):
-        """Return periods of the same pair that share a day with [joined_on, left_on)."""
-        qs = self.filter(member_id=member_id, federation_id=federation_id)
-        qs = qs.filter(Q(left_on__isnull=True) | Q(left_on__gt=joined_on))
-        if left_on is not None:
-            qs = qs.filter(joined_on__lt=left_on)
-        return qs
 
 
 class Membership(TimeStamped):
@@ -411,10 +392,6 @@ class Membership(TimeStamped):
         }
 
     @property
-    def is_counted(self):
-        return self.category != self.Category.REGIONAL
-
-    @property
     def joined_display(self):
         return format_at_precision(self.joined_on, self.joined_precision)
 
@@ -423,65 +400,17 @@ class Membership(TimeStamped):
         return format_at_precision(self.left_on, self.left_precision)
 
     def clean(self):
+        # The rules are members/validation.py's, shared with the admin's formsets and the import.
         self.joined_on = start_of_period(self.joined_on, self.joined_precision)
         self.left_on = start_of_period(self.left_on, self.left_precision)
         errors = {}
-        if self.member_id and self.member_id == self.federation_id:
-            errors["federation"] = _("An organisation cannot be a member of itself.")
-        if self.joined_on and self.left_on and self.left_on <= self.joined_on:
-            errors["left_on"] = _("A membership must end after the day it starts.")
+        for _index, field, message in membership_errors([self]):
+            errors.setdefault(NON_FIELD_ERRORS if field == "__all__" else field, []).append(message)
         if errors:
             raise ValidationError(errors)
-        if not (self.member_id and self.federation_id and self.joined_on):
-            return
-        self._check_no_cycle()
-        self._check_no_overlap()
-
-    def _check_no_cycle(self):
-        ancestors = Organisation.objects.ancestors_of(
-            self.federation_id, excluding_membership=self.pk
-        ).filter(pk=self.member_id)
-        if ancestors.exists():
-            raise ValidationError(
-                {
-                    "federation": _(
-                        "%(member)s cannot join %(federation)s: %(federation)s is already a member "
-                        "of %(member)s, directly or through other federations, and no organisation "
-                        "can be a member of its own members."
-                    )
-                    % {"member": self.member.short_name, "federation": self.federation.short_name}
-                }
-            )
-
-    def _check_no_overlap(self):
-        clash = (
-            Membership.objects.overlapping(self.member_id, self.federation_id, self.joined_on, self.left_on)
-            .exclude(pk=self.pk)
-            .order_by("joined_on")
-            .first()
-        )
-        if clash:
-            raise ValidationError(
-                _(
-                    "%(member)s is already a member of %(federation)s from %(joined)s%(until)s; "
-                    "two periods of the same membership cannot overlap."
-                )
-                % {
-                    "member": self.member.short_name,
-                    "federation": self.federation.short_name,
-                    "joined": clash.joined_display,
-                    "until": (_(" until %(left)s") % {"left": clash.left_display})
-                    if clash.left_on
-                    else _(" with no end date"),
-                }
-            )
 
 
 class DeclaredFiguresQuerySet(models.QuerySet):
-    def on_or_before(self, day):
-        """Return declarations made on or before the day."""
-        return self.filter(declared_on__lte=day)
-
     def latest_on(self, day):
         """Return each organisation's latest declaration made on or before the day."""
         latest = (
@@ -558,9 +487,9 @@ class DeclaredFigures(TimeStamped):
                 violation_error_message=_("This organisation already has a declaration on that date."),
             ),
             models.CheckConstraint(
-                condition=Q(year__gte=1800, year__lte=2100),
+                condition=Q(year__gte=YEAR_MIN, year__lte=YEAR_MAX),
                 name="members_declaredfigures_year_plausible",
-                violation_error_message=_("The year must be between 1800 and 2100."),
+                violation_error_message=YEAR_RANGE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(enterprises__isnull=False)

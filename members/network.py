@@ -12,18 +12,37 @@ clause naming `network` that a caller completes with its own SELECT:
 - nearest_sql(): one row per (root, organisation) with its shortest depth
   (1: a direct member), for listing a network nearest first.
 
-Both run on PostgreSQL and SQLite. Only constant identifiers are put into the
-SQL text; every value travels as a parameter.
+Both run on PostgreSQL and SQLite, on the connection the router picks for
+reading the register (`reading_connection()`: the replica for public pages
+when there is one), which the statistics' own raw queries use as well, so a
+page never mixes two databases. "Current on the day" is members/rules.py's
+`current_sql`. Only constant identifiers are put into the SQL text; every
+value travels as a parameter.
+
+Without dates, `reachable_sql()` and `upward_edges()` walk every membership
+ever recorded: what the ban on cycles (members/validation.py) looks at.
 """
 
-from django.db import connection
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from members.models import DeclaredFigures, Membership, Organisation
+from members.rules import current_sql
 
-CURRENT = "joined_on <= %s AND (left_on IS NULL OR left_on > %s)"
+SQL = tuple[str, list]
 
 
-def _members_of_reached(day):
+def reading_connection() -> BaseDatabaseWrapper:
+    """Return the connection the router picks for reading memberships (the replica for public pages)."""
+    return connections[router.db_for_read(Membership)]
+
+
+def _members_of_reached(day: object, vendor: str) -> SQL:
     """Return (SQL, params) joining each reached row `r` to its current memberships as `m`.
 
     On PostgreSQL the step is a LATERAL subquery kept apart from the outer
@@ -34,35 +53,35 @@ def _members_of_reached(day):
     is five times slower. SQLite always looks rows up through the index.
     """
     memberships = Membership._meta.db_table
-    if connection.vendor == "postgresql":
+    if vendor == "postgresql":
         sql = f"""
             CROSS JOIN LATERAL (
                 SELECT member_id, joined_on FROM {memberships}
-                WHERE federation_id = r.organisation_id AND {CURRENT} AND member_id <> r.root_id
+                WHERE federation_id = r.organisation_id AND {current_sql()} AND member_id <> r.root_id
                 OFFSET 0
             ) m
         """  # noqa: S608
     else:
         sql = f"""
             JOIN {memberships} m ON m.federation_id = r.organisation_id
-                AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)
+                AND {current_sql("m")}
                 AND m.member_id <> r.root_id
         """
     return sql, [day, day]
 
 
-def _roots(federation_ids, day):
+def _roots(federation_ids: list[int], day: object) -> SQL:
     """Return (SQL, params) selecting the roots' current direct members as (root_id, member_id, joined_on)."""
     memberships = Membership._meta.db_table
     placeholders = ", ".join(["%s"] * len(federation_ids))
     sql = f"""
         SELECT federation_id, member_id, joined_on FROM {memberships}
-        WHERE federation_id IN ({placeholders}) AND {CURRENT}
+        WHERE federation_id IN ({placeholders}) AND {current_sql()}
     """  # noqa: S608
     return sql, [*federation_ids, day, day]
 
 
-def figures_sql(federation_ids, day):
+def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     """Return (SQL, params): a WITH clause naming `network`, the roots' networks with their figures.
 
     `network` holds one row per (root_id, organisation_id) with `enterprises`
@@ -76,12 +95,13 @@ def figures_sql(federation_ids, day):
     declaration's date. The root's own declaration never covers anyone: it is
     what the computed figures are compared with.
     """
+    connection = reading_connection()
     day = connection.ops.adapt_datefield_value(day)
     declarations = DeclaredFigures._meta.db_table
     roots, roots_params = _roots(federation_ids, day)
-    step, step_params = _members_of_reached(day)
+    step, step_params = _members_of_reached(day, connection.vendor)
 
-    def covered(figure):
+    def covered(figure: str) -> str:
         return (
             f"CASE WHEN r.{figure}_covered = 1 OR (c.{figure} AND m.joined_on <= c.declared_on) "
             f"THEN 1 ELSE 0 END"
@@ -131,17 +151,18 @@ def figures_sql(federation_ids, day):
     return sql, [day, *roots_params, *step_params]
 
 
-def nearest_sql(federation_ids, day):
+def nearest_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     """Return (SQL, params): a WITH clause naming `network`, (root_id, organisation_id, depth).
 
     `depth` is the organisation's shortest distance from the root on the day
     (1: a direct member). The depth bound (a path longer than the number of
     organisations must loop) ends the recursion even if bad data ever held a cycle.
     """
+    connection = reading_connection()
     day = connection.ops.adapt_datefield_value(day)
     organisations = Organisation._meta.db_table
     roots, roots_params = _roots(federation_ids, day)
-    step, step_params = _members_of_reached(day)
+    step, step_params = _members_of_reached(day, connection.vendor)
     sql = f"""
         WITH RECURSIVE reach(root_id, organisation_id, depth) AS (
             SELECT federation_id, member_id, 1 FROM ({roots}) direct
@@ -156,3 +177,58 @@ def nearest_sql(federation_ids, day):
         )
     """  # noqa: S608
     return sql, [*roots_params, *step_params]
+
+
+def reachable_sql(organisation_id: int, direction: str, excluding_membership: int | None = None) -> SQL:
+    """Return (SQL, params) selecting the ids of every organisation above ("up") or below ("down") one.
+
+    Through memberships of any time, but `excluding_membership`. UNION (not
+    UNION ALL) drops rows already reached, so the recursion ends even if bad
+    data ever contained a cycle.
+    """
+    table = Membership._meta.db_table
+    start, step = ("member_id", "federation_id") if direction == "up" else ("federation_id", "member_id")
+    skip = "AND m.id <> %s" if excluding_membership else ""
+    sql = f"""
+        WITH RECURSIVE reached(id) AS (
+            SELECT m.{step} FROM {table} m WHERE m.{start} = %s {skip}
+            UNION
+            SELECT m.{step} FROM {table} m JOIN reached r ON m.{start} = r.id {skip}
+        )
+        SELECT id FROM reached
+    """  # noqa: S608
+    params: list = [organisation_id]
+    if excluding_membership:
+        params = [organisation_id, excluding_membership, excluding_membership]
+    return sql, params
+
+
+def upward_edges(starts: Iterable[int], *, excluding: Iterable[int] = ()) -> set[tuple[int, int]]:
+    """Return every (member id, federation id) of memberships above the given organisations, at any time.
+
+    That is the memberships of the organisations themselves, of their
+    federations, and so on up, but those in `excluding`: all that a new
+    membership of theirs could close a loop with. One query per 500 starts.
+    """
+    table = Membership._meta.db_table
+    starts = sorted(set(starts))
+    excluded = sorted({pk for pk in excluding if pk is not None})
+    skip = f"AND m.id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
+    edges: set[tuple[int, int]] = set()
+    # What may be saved is decided on the primary, never on a replica that may lag.
+    with connections[router.db_for_write(Membership)].cursor() as cursor:
+        for first in range(0, len(starts), 500):
+            batch = starts[first : first + 500]
+            sql = f"""
+                WITH RECURSIVE up(member_id, federation_id) AS (
+                    SELECT m.member_id, m.federation_id FROM {table} m
+                    WHERE m.member_id IN ({", ".join(["%s"] * len(batch))}) {skip}
+                    UNION
+                    SELECT m.member_id, m.federation_id FROM {table} m
+                    JOIN up ON m.member_id = up.federation_id {skip}
+                )
+                SELECT member_id, federation_id FROM up
+            """  # noqa: S608
+            cursor.execute(sql, [*batch, *excluded, *excluded])
+            edges.update(cursor.fetchall())
+    return edges

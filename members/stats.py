@@ -1,8 +1,8 @@
 """A federation's figures as of any date, without double counting, with their sources.
 
 As of a day D, a membership is current when it started on or before D and had
-not ended by D (joined_on <= D and, if it ended, left_on > D): a member counts
-on the day it joins and no longer on the day it leaves. A date known only to
+not ended by D (members/rules.py): a member counts on the day it joins and no
+longer on the day it leaves. A date known only to
 the month, half-year or year is stored as the first day of that period
 (members/dates.py), so it counts from that first day: "joined in May 2017"
 counts from 1 May 2017. A declaration counts from the day it was declared.
@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -33,7 +32,7 @@ from members.models import (
     Organisation,
     Source,
 )
-from members.network import figures_sql, nearest_sql
+from members.network import figures_sql, nearest_sql, reading_connection
 
 COUNTING_RULE = _(
     "Members are the organisations directly affiliated on the date, in any category but “regional "
@@ -148,7 +147,8 @@ def _day(as_of):
 
 
 def _counted_members_on(day, federation_ids):
-    return Membership.objects.current_on(day).counted().filter(federation_id__in=federation_ids).order_by()
+    memberships = Membership.objects.current_on(day).counted().order_by()
+    return memberships if federation_ids is None else memberships.filter(federation_id__in=federation_ids)
 
 
 def _network_totals(federation_ids, day, group_by):
@@ -164,7 +164,7 @@ def _network_totals(federation_ids, day, group_by):
         JOIN {organisations} o ON o.id = n.organisation_id
         GROUP BY {group_by}
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchall()
 
@@ -450,35 +450,24 @@ def admission_breaches(as_of=None, federation=None):
     headquarters in the rule's region, when the rule names one) that is not,
     on the same day, a member in any category of the federation the rule requires.
     """
-    day = connection.ops.adapt_datefield_value(_day(as_of))
-    rules = AdmissionRule._meta.db_table
-    memberships = Membership._meta.db_table
-    organisations = Organisation._meta.db_table
-    places = CountryRegion._meta.db_table
-    only = "AND r.federation_id = %s" if federation is not None else ""
-    sql = f"""
-        SELECT r.id, m.member_id
-        FROM {rules} r
-        JOIN {memberships} m ON m.federation_id = r.federation_id
-        JOIN {organisations} o ON o.id = m.member_id
-        LEFT JOIN {places} p ON p.country = o.country
-        WHERE m.category <> %s
-            AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)
-            AND (r.region_id IS NULL OR p.region_id = r.region_id)
-            AND NOT EXISTS (
-                SELECT 1 FROM {memberships} m2
-                WHERE m2.member_id = m.member_id AND m2.federation_id = r.requires_id
-                    AND m2.joined_on <= %s AND (m2.left_on IS NULL OR m2.left_on > %s)
-            )
-            {only}
-    """  # noqa: S608
-    params = [Membership.Category.REGIONAL.value, day, day, day, day]
-    if federation is not None:
-        params.append(federation.pk)
+    day = _day(as_of)
+    # One row per (membership, rule of its federation): the join is the rule's.
+    held = Membership.objects.current_on(day).filter(
+        member=OuterRef("member_id"), federation=OuterRef("federation__admission_rules__requires")
+    )
+    in_region = CountryRegion.objects.filter(
+        country=OuterRef("member__country"), region=OuterRef("federation__admission_rules__region")
+    )
+    breaching = (
+        _counted_members_on(day, None if federation is None else [federation.pk])
+        .filter(federation__admission_rules__isnull=False)
+        .filter(Q(federation__admission_rules__region__isnull=True) | Exists(in_region))
+        .exclude(Exists(held))
+        .values_list("federation__admission_rules", "member_id")
+        .distinct()
+    )
     # Query 1: the (rule, member) pairs in breach.
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        pairs = cursor.fetchall()
+    pairs = list(breaching)
     # Queries 2 and 3 (none when nothing is breached): the rules and organisations named by those pairs.
     rule_objects = AdmissionRule.objects.select_related("federation", "requires", "region").in_bulk(
         {rule_id for rule_id, _member in pairs}

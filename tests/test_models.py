@@ -69,7 +69,9 @@ def test_validation_refuses_overlapping_periods_of_the_same_pair(membership_fact
     with pytest.raises(ValidationError) as excinfo:
         second.full_clean()
     (message,) = validation_messages(excinfo)
-    assert "is already a member of" in message
+    # Both periods are named: the one refused and the one it overlaps.
+    assert "from 1 June 2014 with no end date" in message
+    assert "already a member from 1 January 2010 until 1 January 2015" in message
     assert "cannot overlap" in message
 
 

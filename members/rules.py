@@ -1,0 +1,90 @@
+"""The register's rules, each written once, in every form its callers need.
+
+- **Current on day D.** A membership is current on D when it started on or
+  before D and had not ended by D: `joined_on <= D AND (left_on IS NULL OR
+  left_on > D)`. A member counts on the day it joins and no longer on the day
+  it leaves. The rule has an ORM form (`current_q`), an SQL fragment for the
+  recursive network queries (`current_sql`) and a Python form for rows already
+  in memory (`is_current`); tests hold the three to the same answers.
+- **Ended by day D** (`ended_q`): left on or before D; the complement of
+  current for memberships that have started.
+- **Former member** (`former_memberships`): an organisation whose membership
+  has ended by D and which, on D, holds no membership of the same
+  federation — the one the reader chose, or any.
+- **Plausible years**: YEAR_MIN to YEAR_MAX, for years founded, years
+  declared, filters and "as of" dates (FIRST_DAY to LAST_DAY).
+- **Folding** (`fold`): how names are compared — lower case, accents removed
+  ("Crédit" and "CREDIT" fold alike); used by search, sorting and every
+  look-up by name. The database side of the same folding is members/filters.py's
+  `Folded`.
+
+Membership validation (not a member of itself, ends after it starts, no
+overlap, no cycle) is members/validation.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from members.models import MembershipQuerySet
+
+YEAR_MIN = 1800
+YEAR_MAX = 2100
+FIRST_DAY = datetime.date(YEAR_MIN, 1, 1)
+LAST_DAY = datetime.date(YEAR_MAX, 12, 31)
+# The messages name the same bounds (the tests hold them to YEAR_MIN and YEAR_MAX).
+YEAR_RANGE_MESSAGE = _("The year must be between 1800 and 2100.")
+FOUNDED_RANGE_MESSAGE = _("The year founded must be between 1800 and 2100.")
+
+
+def current_q(day: datetime.date, prefix: str = "") -> Q:
+    """Return the condition "current on the day" for memberships, reached through `prefix` if given."""
+    return Q(**{f"{prefix}joined_on__lte": day}) & (
+        Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": day})
+    )
+
+
+def current_sql(alias: str | None = None) -> str:
+    """Return the SQL condition "current on the day" for a memberships table (aliased or not).
+
+    Its two placeholders both take the day: pass `[day, day]` as parameters.
+    """
+    column = f"{alias}." if alias else ""
+    return f"{column}joined_on <= %s AND ({column}left_on IS NULL OR {column}left_on > %s)"
+
+
+def is_current(joined_on: datetime.date, left_on: datetime.date | None, day: datetime.date) -> bool:
+    """Return whether a membership with these dates is current on the day (for rows already loaded)."""
+    return joined_on <= day and (left_on is None or left_on > day)
+
+
+def ended_q(day: datetime.date) -> Q:
+    """Return the condition "ended by the day": left on or before it."""
+    return Q(left_on__lte=day)
+
+
+def former_memberships(
+    memberships: MembershipQuerySet, day: datetime.date, federation: object | None = None
+) -> MembershipQuerySet:
+    """Return the memberships among these that make a former member on the day.
+
+    Ended by the day, of an organisation that holds no membership current on
+    the day of the same federation (`federation`, when the reader chose one)
+    or, without one, of any federation.
+    """
+    still_in = memberships.model.objects.filter(current_q(day))
+    if federation is not None:
+        still_in = still_in.filter(federation=federation)
+    return memberships.filter(ended_q(day)).exclude(member_id__in=still_in.values("member_id"))
+
+
+def fold(text: str | None) -> str:
+    """Return the text lower-cased with its accents removed: "Crédit" → "credit", "Straße" → "straße"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()

@@ -1,0 +1,270 @@
+"""Whether memberships may stand: the one home of the rules every write path applies.
+
+A membership is refused when the member would be a member of itself, when it
+would end on or before the day it starts, when its period would overlap
+another period of the same member in the same federation, or when the
+federation is already, at any depth and at any time, a member of the member
+(no organisation is a member of its own members). `Membership.clean()`, the
+admin's membership formsets and the CSV import all ask this module, so each
+refuses the same membership with the same message.
+
+The database holds the same rules where it can (members/models.py's check
+constraints, and on PostgreSQL an exclusion constraint against overlaps);
+this module is what turns them into a message a member of staff understands
+before the database is asked.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from members.dates import format_at_precision
+
+if TYPE_CHECKING:
+    from members.models import Membership
+
+# A node of the network: an organisation's id, or any other key (a slug) for
+# one that is not saved yet.
+Node = Hashable
+
+
+@dataclass(frozen=True)
+class Period:
+    """One membership's place in time: member, federation, [joined_on, left_on), as given or stored.
+
+    `pk` is the stored membership it is (None for a new one); `origin` is
+    whatever the caller wants handed back with an error (a form, a file's row);
+    `stored` marks a period read from the database as it stands.
+    """
+
+    member: Node
+    federation: Node
+    joined_on: datetime.date
+    left_on: datetime.date | None
+    joined_precision: str = "day"
+    left_precision: str = "day"
+    pk: int | None = None
+    origin: object = None
+    stored: bool = False
+
+    def shares_a_day_with(self, other: Period) -> bool:
+        """Return whether the two periods have a day in common."""
+        return (self.left_on is None or self.left_on > other.joined_on) and (
+            other.left_on is None or other.left_on > self.joined_on
+        )
+
+
+def self_membership_error(member: Node, federation: Node) -> str | None:
+    """Return the message refusing an organisation as a member of itself, or None."""
+    if member is not None and member == federation:
+        return _("An organisation cannot be a member of itself.")
+    return None
+
+
+def dates_error(joined_on: datetime.date | None, left_on: datetime.date | None) -> str | None:
+    """Return the message refusing a period that ends on or before the day it starts, or None."""
+    if joined_on is not None and left_on is not None and left_on <= joined_on:
+        return _("A membership must end after the day it starts.")
+    return None
+
+
+def overlap_error(member_name: str, federation_name: str, period: Period, clash: Period) -> str:
+    """Return the message refusing `period` because it overlaps `clash`, another period of the same pair."""
+    return _(
+        "%(member)s cannot be a member of %(federation)s %(period)s: it is already a member %(clash)s, "
+        "and two periods of the same membership cannot overlap."
+    ) % {
+        "member": member_name,
+        "federation": federation_name,
+        "period": _span(period),
+        "clash": _span(clash),
+    }
+
+
+def _span(period: Period) -> str:
+    joined = format_at_precision(period.joined_on, period.joined_precision)
+    if period.left_on is None:
+        return _("from %(joined)s with no end date") % {"joined": joined}
+    return _("from %(joined)s until %(left)s") % {
+        "joined": joined,
+        "left": format_at_precision(period.left_on, period.left_precision),
+    }
+
+
+def cycle_error(member_name: str, federation_name: str) -> str:
+    """Return the message refusing a membership that would make an organisation a member of its members."""
+    return _(
+        "%(member)s cannot join %(federation)s: %(federation)s is already a member "
+        "of %(member)s, directly or through other federations, and no organisation "
+        "can be a member of its own members."
+    ) % {"member": member_name, "federation": federation_name}
+
+
+def stored_periods(pairs: Iterable[tuple[int, int]], *, excluding: Iterable[int] = ()) -> list[Period]:
+    """Return the stored periods of these (member id, federation id) pairs, but those of `excluding`."""
+    from django.db import router
+
+    from members.models import Membership
+
+    pairs = sorted(set(pairs))
+    excluded = [pk for pk in excluding if pk is not None]
+    periods: list[Period] = []
+    fields = [
+        "id",
+        "member_id",
+        "federation_id",
+        "joined_on",
+        "left_on",
+        "joined_precision",
+        "left_precision",
+    ]
+    for start in range(0, len(pairs), 500):
+        condition = Q()
+        for member_id, federation_id in pairs[start : start + 500]:
+            condition |= Q(member_id=member_id, federation_id=federation_id)
+        # What may be saved is decided on the primary, never on a replica that may lag.
+        primary = Membership.objects.using(router.db_for_write(Membership))
+        rows = primary.filter(condition).exclude(pk__in=excluded).order_by()
+        for row in rows.values_list(*fields):
+            pk, member_id, federation_id, joined_on, left_on, joined_precision, left_precision = row
+            periods.append(
+                Period(
+                    member_id,
+                    federation_id,
+                    joined_on,
+                    left_on,
+                    joined_precision,
+                    left_precision,
+                    pk,
+                    stored=True,
+                )
+            )
+    return periods
+
+
+def overlaps(periods: Iterable[Period]) -> list[tuple[Period, Period]]:
+    """Return (period, the earlier period it overlaps) for every clash between periods of one pair.
+
+    New periods are compared with each other and with stored ones; two
+    stored periods never clash (the database and this module saw to that).
+    """
+    by_pair: dict[tuple[Node, Node], list[Period]] = defaultdict(list)
+    for period in periods:
+        by_pair[(period.member, period.federation)].append(period)
+    clashes = []
+    for spans in by_pair.values():
+        spans.sort(key=lambda p: (p.joined_on, not p.stored))
+        # Each period against the one that reaches furthest among those before it.
+        furthest: Period | None = None
+        for before, after in pairwise(spans):
+            if furthest is None or _reaches_further(before, furthest):
+                furthest = before
+            if furthest.shares_a_day_with(after) and not (furthest.stored and after.stored):
+                clashes.append((after, furthest))
+    return clashes
+
+
+def _reaches_further(a: Period, b: Period) -> bool:
+    if b.left_on is None:
+        return False
+    return a.left_on is None or a.left_on > b.left_on
+
+
+def cycles(new: Sequence[Period], *, excluding: Iterable[int] = ()) -> list[Period]:
+    """Return the new memberships among `new` that would close a loop in the network.
+
+    A membership member → federation closes a loop when the member can
+    already be reached upwards from the federation, through stored
+    memberships of any time (but those in `excluding`, being changed) or
+    through the other new ones. Only the part of the network above the new
+    memberships' federations is read, in one recursive query per 500 of them.
+    """
+    from members.network import upward_edges
+
+    if not new:
+        return []
+    starts = {p.federation for p in new if isinstance(p.federation, int)}
+    above: dict[Node, set[Node]] = defaultdict(set)
+    for member, federation in upward_edges(starts, excluding=excluding):
+        above[member].add(federation)
+    for period in new:
+        above[period.member].add(period.federation)
+    looping = []
+    for period in new:
+        if _reaches(above, period.federation, period.member):
+            looping.append(period)
+    return looping
+
+
+def _reaches(graph: dict[Node, set[Node]], start: Node, goal: Node) -> bool:
+    seen, stack = {start}, [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        for nxt in graph.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
+def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str, str]]:
+    """Return (index, field, message) for every rule the given memberships break, alone or together.
+
+    The memberships are model instances as a form leaves them (saved or not,
+    dates already at the start of their period); each is checked against the
+    register as stored, less the stored versions of those given, and against
+    the others given. At most two queries: the stored periods of their pairs,
+    and the network above their federations.
+    """
+    errors: list[tuple[int, str, str]] = []
+    periods: list[Period] = []
+    for index, membership in enumerate(memberships):
+        message = self_membership_error(membership.member_id, membership.federation_id)
+        if message:
+            errors.append((index, "federation", message))
+        message = dates_error(membership.joined_on, membership.left_on)
+        if message:
+            errors.append((index, "left_on", message))
+        if message is None and membership.member_id and membership.federation_id and membership.joined_on:
+            periods.append(
+                Period(
+                    membership.member_id,
+                    membership.federation_id,
+                    membership.joined_on,
+                    membership.left_on,
+                    membership.joined_precision,
+                    membership.left_precision,
+                    membership.pk,
+                    origin=index,
+                )
+            )
+    if errors or not periods:
+        return errors
+    changing = [m.pk for m in memberships if m.pk]
+    for period in cycles([p for p in periods if p.member != p.federation], excluding=changing):
+        membership = memberships[period.origin]
+        errors.append(
+            (
+                period.origin,
+                "federation",
+                cycle_error(membership.member.short_name, membership.federation.short_name),
+            )
+        )
+    stored = stored_periods({(p.member, p.federation) for p in periods}, excluding=changing)
+    for later, earlier in overlaps([*periods, *stored]):
+        # The error goes to the new period; a stored one is what it clashes with.
+        new, clash = (earlier, later) if later.stored else (later, earlier)
+        membership = memberships[new.origin]
+        names = (membership.member.short_name, membership.federation.short_name)
+        errors.append((new.origin, "__all__", overlap_error(*names, new, clash)))
+    return errors
