@@ -18,6 +18,7 @@ from django_countries import countries
 
 from members import permissions
 from members.models import CountryRegion, Membership, Organisation, Region
+from members.rules import former_memberships
 
 
 class CappedCountPaginator(Paginator):
@@ -95,7 +96,7 @@ class MembershipStatusFilter(DefaultChoiceFilter):
         if self.value() == StatusChoices.CURRENT:
             return queryset.current_on(today)
         if self.value() == StatusChoices.FORMER:
-            return queryset.filter(left_on__lte=today)
+            return queryset.ended_by(today)
         return queryset
 
 
@@ -232,7 +233,8 @@ def filter_organisations_by_membership(queryset, params):
     if status == StatusChoices.CURRENT:
         return queryset.filter(Exists(matching.current_on(_today())))
     if status == StatusChoices.FORMER:
-        return queryset.filter(Exists(matching)).exclude(Exists(matching.current_on(_today())))
+        former = former_memberships(matching, _today(), params.get("federation") or None)
+        return queryset.filter(Exists(former))
     if status == StatusChoices.NEVER:
         return queryset.exclude(Exists(matching))
     return queryset.filter(Exists(matching))
@@ -268,7 +270,9 @@ class OrganisationStatusFilter(OrganisationMembershipFilterMixin, DefaultChoiceF
 
     "Current member" keeps organisations with a membership in force today
     (of the federation, category and year chosen in the other filters, if
-    any); "Former member" those whose matching memberships have all ended;
+    any); "Former member" those with a matching membership that has ended
+    and no membership today of the federation chosen (or, without one, of any
+    federation), as the public directory counts them (members/rules.py);
     "Never a member" those with no matching membership at all.
     """
 

@@ -2,72 +2,22 @@
 
 Search ignores case and accents ("Credit Cooperatif" finds "Crédit Coopératif")
 on both databases without an extension or a stored search column: the needle
-is folded in Python, and the columns are folded by the database at query time
-— on PostgreSQL with the built-in TRANSLATE() over a table generated from the
-same Python folding, on SQLite with that Python function registered on the
-connection. Both give the same answer for Latin-script names, which is what
-the register holds.
+is folded in Python and the columns by the database at query time, both by
+members/rules.py's folding (`fold` and its database form `Folded`).
 """
 
 import copy
-import unicodedata
 
 import django_filters
 from django import forms
-from django.db.models import Case, CharField, F, Func, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import ExtractYear, Lower
+from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from members.models import CountryRegion, Membership, Organisation, Region
-
-
-def fold(text):
-    """Return the text lower-cased with its accents removed: "Crédit" → "crédit" → "credit"."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
-def _translate_table():
-    # Every Latin letter (Latin-1 to Latin Extended-B) whose folded form is a
-    # single other character, so PostgreSQL's TRANSLATE() maps it exactly as
-    # fold() does; lower() then handles plain ASCII capitals.
-    source, target = [], []
-    for code in range(0xC0, 0x250):
-        char = chr(code)
-        folded = fold(char)
-        if len(folded) == 1 and folded != char:
-            source.append(char)
-            target.append(folded)
-    return "".join(source), "".join(target)
-
-
-_FOLD_FROM, _FOLD_TO = _translate_table()
-
-
-class Folded(Func):
-    """A text column lower-cased without accents, matching `fold` in Python."""
-
-    output_field = CharField()
-    arity = 1
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # Registering on every compilation is cheap and covers connections
-        # opened before this module was imported.
-        connection.ensure_connection()
-        connection.connection.create_function("members_fold", 1, fold, deterministic=True)
-        return super().as_sql(compiler, connection, function="members_fold", **extra_context)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        translated = Func(
-            *self.get_source_expressions(),
-            Value(_FOLD_FROM),
-            Value(_FOLD_TO),
-            function="TRANSLATE",
-            output_field=CharField(),
-        )
-        return compiler.compile(Lower(translated))
+from members.rules import YEAR_MAX, YEAR_MIN, Folded, fold, former_memberships
 
 
 def _country_choices():
@@ -119,8 +69,8 @@ class DirectoryFilter(django_filters.FilterSet):
     joined = django_filters.NumberFilter(
         label=_("Year joined"),
         method="keep",
-        min_value=1800,
-        max_value=2100,
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     status = django_filters.ChoiceFilter(
@@ -197,13 +147,7 @@ class DirectoryFilter(django_filters.FilterSet):
         if status == "current":
             memberships = memberships.current_on(today)
         elif status == "former":
-            # Left, and not back in the same federation(s) today.
-            still_in = Membership.objects.counted().current_on(today)
-            if data.get("federation"):
-                still_in = still_in.filter(federation=data["federation"])
-            memberships = memberships.filter(left_on__lte=today).exclude(
-                member_id__in=still_in.values("member_id")
-            )
+            memberships = former_memberships(memberships, today, data.get("federation"))
         queryset = queryset.alias(name_folded=Folded("name")).annotate(
             joined=Subquery(
                 memberships.filter(member_id=OuterRef("pk")).order_by("joined_on").values("joined_on")[:1]

@@ -151,6 +151,8 @@ class Organisation(TimeStamped):
     # so those pages keep the same size however many national federations the
     # register holds.
     TOP_LEVEL_KINDS = (Kind.INTERNATIONAL, Kind.REGIONAL)
+    # The kinds that have members of their own: their pages link to the federation page.
+    FEDERATION_KINDS = (Kind.INTERNATIONAL, Kind.REGIONAL, Kind.NATIONAL)
 
     name = models.CharField(_("name"), max_length=300, help_text=_("Never translated."))
     acronym = models.CharField(_("acronym"), max_length=50, blank=True)

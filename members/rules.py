@@ -28,7 +28,8 @@ import datetime
 import unicodedata
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import CharField, Func, Q, Value
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -85,6 +86,52 @@ def former_memberships(
 
 
 def fold(text: str | None) -> str:
-    """Return the text lower-cased with its accents removed: "Crédit" → "credit", "Straße" → "straße"."""
+    """Return the text lower-cased with its accents removed: "Crédit" → "credit".
+
+    Lower-cased, not case-folded ("Straße" stays "straße"): the database
+    mirrors this function character for character (`Folded`), and no
+    database function can turn one character into two.
+    """
     decomposed = unicodedata.normalize("NFKD", text or "")
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _translate_table() -> tuple[str, str]:
+    # Every Latin letter (Latin-1 to Latin Extended-B) whose folded form is a
+    # single other character, so PostgreSQL's TRANSLATE() maps it exactly as
+    # fold() does; lower() then handles plain ASCII capitals.
+    source, target = [], []
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        folded = fold(char)
+        if len(folded) == 1 and folded != char:
+            source.append(char)
+            target.append(folded)
+    return "".join(source), "".join(target)
+
+
+_FOLD_FROM, _FOLD_TO = _translate_table()
+
+
+class Folded(Func):
+    """A text column lower-cased without accents in the database, as `fold` does in Python."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Registering on every compilation is cheap and covers connections
+        # opened before this module was imported.
+        connection.ensure_connection()
+        connection.connection.create_function("members_fold", 1, fold, deterministic=True)
+        return super().as_sql(compiler, connection, function="members_fold", **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        translated = Func(
+            *self.get_source_expressions(),
+            Value(_FOLD_FROM),
+            Value(_FOLD_TO),
+            function="TRANSLATE",
+            output_field=CharField(),
+        )
+        return compiler.compile(Lower(translated))

@@ -1,7 +1,5 @@
 """The public site's pages. Each composes QuerySets and members/stats.py; none loops over queries."""
 
-import datetime
-
 from django import forms
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
@@ -15,11 +13,10 @@ from members import cache, charts, stats
 from members.feeds import latest_events
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
+from members.rules import FIRST_DAY, LAST_DAY
 
 DIRECTORY_PAGE_SIZE = 25
 HOME_EVENTS = 10
-# Kinds of organisation that have members of their own; their page links to the federation page.
-FEDERATION_KINDS = (Organisation.Kind.INTERNATIONAL, Organisation.Kind.REGIONAL, Organisation.Kind.NATIONAL)
 
 
 class AsOfForm(forms.Form):
@@ -35,16 +32,12 @@ class AsOfForm(forms.Form):
 
     def clean_as_of(self):
         day = self.cleaned_data["as_of"]
-        if day is not None and not (MIN_DAY <= day <= MAX_DAY):
+        if day is not None and not (FIRST_DAY <= day <= LAST_DAY):
             raise forms.ValidationError(
                 _("Choose a date between %(first)s and %(last)s.")
-                % {"first": date_format(MIN_DAY), "last": date_format(MAX_DAY)}
+                % {"first": date_format(FIRST_DAY), "last": date_format(LAST_DAY)}
             )
         return day
-
-
-MIN_DAY = datetime.date(1800, 1, 1)
-MAX_DAY = datetime.date(2100, 12, 31)
 
 
 def _as_of(request):
@@ -96,7 +89,7 @@ def federation_detail(request, slug):
     federation = get_object_or_404(Organisation, slug=slug)
     form, day, status = _as_of(request)
     figures = cache.federation_figures(federation, day)
-    network = cache.network(federation, day, kinds=FEDERATION_KINDS)
+    network = cache.network(federation, day, kinds=Organisation.FEDERATION_KINDS)
     breakdown = cache.breakdown(federation, day)
     context = {
         "federation": federation,
@@ -207,7 +200,7 @@ class OrganisationDetailView(DetailView):
         )
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("federation_kinds", FEDERATION_KINDS)
+        kwargs.setdefault("federation_kinds", Organisation.FEDERATION_KINDS)
         return super().get_context_data(**kwargs)
 
     def post(self, request, *args, **kwargs):
