@@ -68,11 +68,22 @@ serve: venv
 pg-tools:
 	@command -v pg_createcluster >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql)
 
+# The benchmark and operations commands live in the development-only app tests/devtools/,
+# which only its own settings install; the servers they start use the production settings.
+DEVTOOLS_SETTINGS := DJANGO_SETTINGS_MODULE=tests.devtools.settings
+
 fault-test: venv pg-tools
-	DJANGO_DEBUG=1 $(BIN)/python manage.py fault_test $(FAULT_ARGS)
+	$(DEVTOOLS_SETTINGS) DJANGO_DEBUG=1 $(BIN)/python manage.py fault_test $(FAULT_ARGS)
 
 soak: venv pg-tools
-	DJANGO_DEBUG=1 $(BIN)/python manage.py soak --duration $${SOAK_SECONDS:-600} $(SOAK_ARGS)
+	$(DEVTOOLS_SETTINGS) DJANGO_DEBUG=1 $(BIN)/python manage.py soak --duration $${SOAK_SECONDS:-600} $(SOAK_ARGS)
+
+# A synthetic register (made up, marked as such) in the database of DATABASE_URL, db.sqlite3
+# by default: SYNTHETIC_ARGS="--organisations 10000"; SYNTHETIC_ARGS=--clear removes it.
+.PHONY: synthetic
+synthetic: venv
+	$(DEVTOOLS_SETTINGS) DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	$(DEVTOOLS_SETTINGS) DJANGO_DEBUG=1 $(BIN)/python manage.py generate_synthetic $(SYNTHETIC_ARGS)
 
 # The benchmark, not part of `make test`: synthetic registers of 1,000 and 100,000
 # organisations in two PostgreSQL databases (registry_bench_1k, registry_bench_100k),
@@ -83,5 +94,5 @@ bench: venv
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-a-secret} \
 	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
-	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static \
+	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static $(DEVTOOLS_SETTINGS) \
 	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from members import cache
 from members.filters import DirectoryFilter
-from members.management.commands import bench
-from members.management.commands.generate_synthetic import SOURCE_TITLE, clear_synthetic, generate
 from members.models import DeclaredFigures, Membership, Organisation
+from tests.devtools.management.commands import bench
+from tests.devtools.management.commands.generate_synthetic import SOURCE_TITLE, clear_synthetic, generate
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
 
 

@@ -42,8 +42,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import cache
-from members.management.commands.generate_synthetic import clear_synthetic, generate
 from members.models import Membership, Organisation
+from tests.devtools.management.commands.generate_synthetic import clear_synthetic, generate
 
 AS_OF = datetime.date(2021, 6, 30)
 # A federation looked up by its acronym, as a reader would; the same at every size.
@@ -487,7 +487,7 @@ def _free_port():
 
 
 def _wrk(url, seconds, connections):
-    out = subprocess.run(  # noqa: S603 — fixed arguments, loopback address
+    out = subprocess.run(
         [
             shutil.which("wrk"),
             "-t2",
@@ -535,6 +535,8 @@ def throughput_rows(large, seconds, connections=32, workers=None):
     port = _free_port()
     env = {
         **os.environ,
+        # Served as in production: the production settings, without the development app.
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or settings.SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -543,7 +545,7 @@ def throughput_rows(large, seconds, connections=32, workers=None):
         "DJANGO_STATIC_ROOT": str(settings.STATIC_ROOT),
     }
     config = Path(settings.BASE_DIR) / "registry" / "gunicorn.py"
-    server = subprocess.Popen(  # noqa: S603 — our own application server on loopback
+    server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
             # The production settings where they exist; the flags below override bind and workers.

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.loadgen import AppServer, Client, ThrowawayCluster, percentile
+from tests.devtools.loadgen import AppServer, Client, ThrowawayCluster, percentile
 
 # (path, weight): the pages people and scripts fetch most.
 MIX = [
@@ -49,7 +49,8 @@ class Command(BaseCommand):
             cluster.createdb("registry")
             server = AppServer(cluster.url("registry"), options["http_port"], workdir, options["workers"])
             server.prepare()
-            server.manage("generate_synthetic", "--organisations", str(options["organisations"]))
+            size = str(options["organisations"])
+            server.manage("generate_synthetic", "--organisations", size, devtools=True)
             with server:
                 self.check_pages(server)
                 self.stdout.write(

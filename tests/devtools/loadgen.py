@@ -24,10 +24,12 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 LOOPBACK = "127.0.0.1"
+# The development app's commands (generate_synthetic); the server itself runs the production settings.
+DEVTOOLS_SETTINGS = "tests.devtools.settings"
 
 
 def _run(args, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)  # noqa: S603
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
     if result.returncode != 0:
         raise CommandError(f"{' '.join(map(str, args))} failed: {(result.stderr or result.stdout).strip()}")
     return result
@@ -68,8 +70,8 @@ class ThrowawayCluster:
         return self
 
     def __exit__(self, *exc):
-        subprocess.run(  # noqa: S603
-            ["pg_dropcluster", "--stop", self.version, self.name],  # noqa: S607
+        subprocess.run(
+            ["pg_dropcluster", "--stop", self.version, self.name],
             capture_output=True,
             timeout=120,
         )
@@ -88,8 +90,8 @@ class ThrowawayCluster:
                      "-c", sql]).stdout.splitlines()  # fmt: skip
 
     def is_ready(self):
-        result = subprocess.run(  # noqa: S603
-            ["pg_isready", "-q", "-h", LOOPBACK, "-p", str(self.port)],  # noqa: S607
+        result = subprocess.run(
+            ["pg_isready", "-q", "-h", LOOPBACK, "-p", str(self.port)],
             timeout=10,
         )
         return result.returncode == 0
@@ -122,8 +124,10 @@ class AppServer:
             self.env["GUNICORN_WORKERS"] = str(workers)
         self.process = None
 
-    def manage(self, *args):
-        return _run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=self.env)
+    def manage(self, *args, devtools=False):
+        """Run manage.py as the server runs; `devtools` for a command of the development app."""
+        env = {**self.env, "DJANGO_SETTINGS_MODULE": DEVTOOLS_SETTINGS} if devtools else self.env
+        return _run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env)
 
     def prepare(self):
         self.manage("migrate", "--no-input")

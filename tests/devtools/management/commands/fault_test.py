@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.loadgen import AppServer, Client, ThrowawayCluster
+from tests.devtools.loadgen import AppServer, Client, ThrowawayCluster
 
 
 @dataclass

@@ -1,0 +1,11 @@
+"""The production settings plus the development tools app, for the suite and the tooling.
+
+The benchmark and operations commands (bench, generate_synthetic, soak, fault_test)
+need packages that only requirements-dev.txt installs, so registry/settings.py,
+which production loads, does not install them. pytest, `make bench`, `make soak`,
+`make fault-test` and `make synthetic` run with `--settings tests.devtools.settings`.
+"""
+
+from registry.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.devtools"]  # noqa: F405
