@@ -2,9 +2,17 @@
 
 Each one fails loudly with ImproperlyConfigured naming the variable and what it
 accepts, so that a mistyped deployment stops at start-up with one clear line.
+Every variable is read once, through one of these.
 """
 
+import ipaddress
 import os
+import re
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -12,7 +20,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None):
+def env_str(name: str, default: str | None = None) -> str:
     """Return the variable's value; without a default it is required."""
     value = os.environ.get(name)
     if value is None or value == "":
@@ -22,7 +30,7 @@ def env_str(name, default=None):
     return value
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool = False) -> bool:
     """Return True or False from 1/0, true/false, yes/no, on/off."""
     raw = os.environ.get(name)
     if raw is None:
@@ -37,18 +45,49 @@ def env_bool(name, default=False):
     )
 
 
-def env_int(name, default):
-    """Return an integer; a value that is not one is an error."""
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """Return an integer, at least `minimum` when one is given."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} is too small; use a whole number of at least {minimum}.")
+    return value
 
 
-def env_list(name, default=()):
+def env_choice(name: str, default: str, choices: Sequence[str]) -> str:
+    """Return one of `choices`, matched whatever the case and spelled as in `choices`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    by_key = {choice.casefold(): choice for choice in choices}
+    try:
+        return by_key[raw.strip().casefold()]
+    except KeyError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.") from None
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """Return the name of a time zone of the IANA database, e.g. Europe/Brussels."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    try:
+        zoneinfo.ZoneInfo(value)
+    # Not found (ZoneInfoNotFoundError is a KeyError), not a valid key, not a zone file.
+    except (KeyError, ValueError, OSError):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a time zone; use an IANA name such as Europe/Brussels or UTC."
+        ) from None
+    return value
+
+
+def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     """Return a comma-separated list, blanks dropped."""
     raw = os.environ.get(name)
     if raw is None:
@@ -56,7 +95,53 @@ def env_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url, *, conn_max_age=0, name="DATABASE_URL"):
+def env_origins(name: str) -> list[str]:
+    """Return a comma-separated list of origins, each scheme://host[:port] (http or https)."""
+    origins = env_list(name)
+    for origin in origins:
+        parts = urlsplit(origin)
+        # Django compares an origin as a whole: a path or a missing scheme never matches.
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query:
+            raise ImproperlyConfigured(
+                f"{name} holds {origin!r}; use comma-separated origins such as https://register.example.org."
+            )
+    return origins
+
+
+def env_networks(name: str, default: Iterable[str]) -> list[str]:
+    """Return a comma-separated list of IP addresses or networks (CIDR), or ["*"]."""
+    networks = env_list(name, default)
+    for network in networks:
+        if network == "*":
+            continue
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} holds {network!r}; use comma-separated IP addresses or networks "
+                "(127.0.0.1, 10.0.0.0/8), or *."
+            ) from None
+    return networks
+
+
+def env_url_path(name: str, default: str) -> str:
+    """Return a path below the site's root, e.g. "staff/", always ending with one slash."""
+    raw = env_str(name, default)
+    value = raw.strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a path below the site's root, such as admin/.")
+    return value + "/"
+
+
+def env_directory(name: str, default: str) -> str:
+    """Return the path of an existing directory (the default is taken as it is)."""
+    value = env_str(name, default)
+    if value != default and not Path(value).is_dir():
+        raise ImproperlyConfigured(f"{name}={value!r} is not an existing directory.")
+    return value
+
+
+def database_from_url(url: str, *, conn_max_age: int = 0, name: str = "DATABASE_URL") -> dict[str, Any]:
     """Return a DATABASES entry for a postgres:// or sqlite:// URL.
 
     Only the two databases the register is tested on are accepted.
@@ -69,7 +154,9 @@ def database_from_url(url, *, conn_max_age=0, name="DATABASE_URL"):
             f"{name} must start with postgres:// or sqlite:// (got {scheme or url!r})."
         )
     try:
-        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+        )
     except Exception as exc:  # dj-database-url raises several types for malformed URLs
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if config["ENGINE"].endswith("postgresql"):
@@ -82,28 +169,27 @@ def database_from_url(url, *, conn_max_age=0, name="DATABASE_URL"):
     return config
 
 
-def env_pair(name):
-    """Return a (header, value) pair from "HEADER,value", or None when unset."""
+def env_pair(name: str) -> tuple[str, str] | None:
+    """Return a (header, value) pair from "HTTP_HEADER,value", or None when unset."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return None
     parts = [part.strip() for part in raw.split(",")]
-    if len(parts) != 2 or not all(parts):
+    # The header as Django's request.META names it: "X-Forwarded-Proto" would never match.
+    if len(parts) != 2 or not parts[1] or not re.fullmatch(r"HTTP_[A-Z0-9_]+", parts[0]):
         raise ImproperlyConfigured(
             f"{name}={raw!r} must be a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https."
         )
-    return tuple(parts)
+    return parts[0], parts[1]
 
 
-def cache_from_url(url):
+def cache_from_url(url: str, *, name: str = "DJANGO_CACHE_URL") -> dict[str, Any]:
     """Return a CACHES entry: Redis for redis:// or rediss://, local memory when empty."""
     if not url:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in {"redis", "rediss"}:
-        raise ImproperlyConfigured(
-            f"DJANGO_CACHE_URL must start with redis:// or rediss:// (got {scheme or url!r})."
-        )
+        raise ImproperlyConfigured(f"{name} must start with redis:// or rediss:// (got {scheme or url!r}).")
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,

@@ -4,30 +4,40 @@ Every value can be changed from the environment (see the README's table).
 """
 
 import multiprocessing
+from contextlib import AbstractContextManager, nullcontext
 
-from registry.env import env_int, env_list, env_str
+from registry.env import env_directory, env_int, env_networks, env_str
+from registry.startup import exit_on_bad_environment
 
-bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
+# gunicorn runs this file as the module "__config__" and prints a traceback for any
+# error in it; there a bad value stops it with one line instead. Imported (the tests),
+# the file raises ImproperlyConfigured like the settings do.
+reading: AbstractContextManager[None] = (
+    exit_on_bad_environment() if __name__ == "__config__" else nullcontext()
+)
+with reading:
+    bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Synchronous workers: the pages are short database reads, so a worker per core
-# and a half keeps both the CPU and the database busy without queueing.
-workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
-# A request still running after this many seconds is killed and logged; the
-# largest CSV export of the register takes well under it.
-timeout = env_int("GUNICORN_TIMEOUT", 30)
-graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Keep-alive behind a load balancer that reuses its connections.
-keepalive = env_int("GUNICORN_KEEPALIVE", 5)
-# Recycling workers hides a memory leak instead of showing it; off unless asked for.
-max_requests = env_int("GUNICORN_MAX_REQUESTS", 0)
-max_requests_jitter = max_requests // 10
+    # Synchronous workers, two per core plus one: the pages are short database reads,
+    # so while one worker waits on the database another has the CPU, and both stay busy.
+    workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1, minimum=1)
+    # A request still running after this many seconds is killed and logged; the
+    # largest CSV export of the register takes well under it.
+    timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=0)
+    graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=0)
+    # Keep-alive behind a load balancer that reuses its connections.
+    keepalive = env_int("GUNICORN_KEEPALIVE", 5, minimum=0)
+    # Recycling workers hides a memory leak instead of showing it; off unless asked for.
+    max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0)
+    max_requests_jitter = max_requests // 10
 
-# Only the proxy in front may say that the client spoke https (X-Forwarded-Proto).
-forwarded_allow_ips = ",".join(env_list("GUNICORN_FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"]))
+    # Only the proxy in front may say that the client spoke https (X-Forwarded-Proto).
+    forwarded_allow_ips = ",".join(env_networks("GUNICORN_FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"]))
+    # Heartbeat files in memory, not on a disk that may stall (containers).
+    worker_tmp_dir = env_directory("GUNICORN_WORKER_TMP_DIR", "/dev/shm")  # noqa: S108 - gunicorn's own advice
+
 # No gunicornc control socket: unused here, and two servers on one host would share its path.
 control_socket_disable = True
-# Heartbeat files in memory, not on a disk that may stall (containers).
-worker_tmp_dir = env_str("GUNICORN_WORKER_TMP_DIR", "/dev/shm")  # noqa: S108 - gunicorn's own advice
 
 # Access and error logs on stdout as JSON lines, like the application's own.
 accesslog = "-"

@@ -1,13 +1,13 @@
 """Settings for the register, read from the environment.
 
-Every variable is documented in the README's configuration table. Readers in
-registry/env.py fail loudly, naming the variable and what it accepts.
+Every variable is documented in the README's configuration table and read once,
+here, through a reader in registry/env.py that fails loudly, naming the variable
+and what it accepts.
 """
 
 from datetime import timedelta
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
@@ -15,10 +15,14 @@ from registry.env import (
     cache_from_url,
     database_from_url,
     env_bool,
+    env_choice,
     env_int,
     env_list,
+    env_origins,
     env_pair,
     env_str,
+    env_time_zone,
+    env_url_path,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,21 +35,21 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", get_random_secret_key() if DEBUG else 
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
+# Lower-case names are read by the settings below, never by Django.
+conn_max_age = env_int("DJANGO_CONN_MAX_AGE", 60, minimum=0)
 DATABASES = {
     "default": database_from_url(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=conn_max_age
     )
 }
 USING_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 # An optional read replica takes the public pages' reads (registry/routers.py); staff
 # work and writes stay on the primary. Tests read the primary through TEST MIRROR.
-if env_str("DATABASE_REPLICA_URL", ""):
+replica_url = env_str("DATABASE_REPLICA_URL", "")
+if replica_url:
     DATABASES["replica"] = database_from_url(
-        env_str("DATABASE_REPLICA_URL"),
-        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
-        name="DATABASE_REPLICA_URL",
+        replica_url, conn_max_age=conn_max_age, name="DATABASE_REPLICA_URL"
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["registry.routers.ReplicaRouter"]
@@ -121,7 +125,7 @@ LANGUAGES = [("en", _("English")), ("fr", _("French")), ("es", _("Spanish"))]
 # of templates/ (outside any app) here too.
 LOCALE_PATHS = [BASE_DIR / "members" / "locale"]
 USE_I18N = True
-TIME_ZONE = env_str("DJANGO_TIME_ZONE", "Europe/Brussels")
+TIME_ZONE = env_time_zone("DJANGO_TIME_ZONE", "Europe/Brussels")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -131,7 +135,7 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The admin's address; moving it off /admin/ keeps casual scanners away.
-ADMIN_PATH = env_str("DJANGO_ADMIN_PATH", "admin/").strip("/") + "/"
+ADMIN_PATH = env_url_path("DJANGO_ADMIN_PATH", "admin/")
 
 # Login protection (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for
 # one user name from one address, that pair is locked out for the cool-off.
@@ -142,19 +146,15 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env_bool("DJANGO_LOGIN_LOCKOUT", True)
-AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 30))
-if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
-    raise ImproperlyConfigured(
-        "DJANGO_LOGIN_FAILURE_LIMIT and DJANGO_LOGIN_COOLOFF_MINUTES must be whole numbers of at least 1."
-    )
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The cool-off runs from the last failure before the lockout, so "try again in N minutes" holds.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 # How many reverse proxies stand in front of the application (for the client's address).
-AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
+AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0) or None
 
 # British-style English dates; French and Spanish use Django's own formats.
 FORMAT_MODULE_PATH = ["registry.formats"]
@@ -189,7 +189,7 @@ SECURE_PROXY_SSL_HEADER = env_pair("DJANGO_SECURE_PROXY_SSL_HEADER")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 # The load balancer probes the servers over plain http.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -199,7 +199,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = env_origins("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Everything the site loads comes from the site itself: no inline script or style
 # anywhere (the charts are SVG files or markup styled by classes), no framing.
@@ -245,6 +245,7 @@ PERMISSIONS_POLICY = {
 # --- Logging --------------------------------------------------------------------
 # One JSON object per line on stdout, each with the request id; errors carry their
 # stack trace here (exc_info), never in a response.
+log_level = env_choice("DJANGO_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -266,9 +267,9 @@ LOGGING = {
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["stdout"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stdout"], "level": log_level},
     "loggers": {
         # Replace Django's own handlers (console in debug, e-mail to ADMINS) with ours.
-        "django": {"handlers": ["stdout"], "level": env_str("DJANGO_LOG_LEVEL", "INFO"), "propagate": False},
+        "django": {"handlers": ["stdout"], "level": log_level, "propagate": False},
     },
 }

@@ -10,17 +10,36 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_manage(env_changes, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+def run(env_changes, *command):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "GUNICORN_"))}
     env.update(env_changes)
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def run_manage(env_changes, *args):
+    return run(env_changes, "manage.py", *args)
+
+
+def run_gunicorn_check(env_changes):
+    """gunicorn as `make serve` starts it, loading its settings and the application, then stopping."""
+    return run(env_changes, "-m", "gunicorn", "-c", "registry/gunicorn.py", "--check-config", "registry.wsgi")
+
+
+def assert_one_clear_line(result, expected):
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(expected)
+    assert "Traceback" not in result.stderr
+
+
+DEBUG = {"DJANGO_DEBUG": "1"}
 
 
 @pytest.mark.parametrize(
@@ -40,14 +59,101 @@ def run_manage(env_changes, *args):
         ),
         ({"DJANGO_DEBUG": "0"}, "Configuration error: DJANGO_SECRET_KEY must be set."),
         ({"DJANGO_DEBUG": "maybe"}, "Configuration error: DJANGO_DEBUG='maybe' is not a boolean"),
+        (
+            {**DEBUG, "DJANGO_LOG_LEVEL": "VERBOSE"},
+            "Configuration error: DJANGO_LOG_LEVEL='VERBOSE' is not one of "
+            "DEBUG, INFO, WARNING, ERROR, CRITICAL.",
+        ),
+        (
+            {**DEBUG, "DJANGO_TIME_ZONE": "Mars/Olympus"},
+            "Configuration error: DJANGO_TIME_ZONE='Mars/Olympus' is not a time zone; use an IANA name",
+        ),
+        (
+            {**DEBUG, "DJANGO_CONN_MAX_AGE": "-1"},
+            "Configuration error: DJANGO_CONN_MAX_AGE='-1' is too small; use a whole number of at least 0.",
+        ),
+        (
+            {**DEBUG, "DJANGO_LOGIN_FAILURE_LIMIT": "0"},
+            "Configuration error: DJANGO_LOGIN_FAILURE_LIMIT='0' is too small; "
+            "use a whole number of at least 1.",
+        ),
+        (
+            {**DEBUG, "DJANGO_LOGIN_COOLOFF_MINUTES": "soon"},
+            "Configuration error: DJANGO_LOGIN_COOLOFF_MINUTES='soon' is not a whole number.",
+        ),
+        (
+            {**DEBUG, "DJANGO_ADMIN_PATH": "/"},
+            "Configuration error: DJANGO_ADMIN_PATH='/' is not a path below the site's root",
+        ),
+        (
+            {**DEBUG, "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example.org,b.example.org"},
+            "Configuration error: DJANGO_CSRF_TRUSTED_ORIGINS holds 'b.example.org'; use comma-separated",
+        ),
+        (
+            {**DEBUG, "DJANGO_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto,https"},
+            "Configuration error: DJANGO_SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto,https' must be a header",
+        ),
+        (
+            {**DEBUG, "DATABASE_REPLICA_URL": "mysql://replica/x"},
+            "Configuration error: DATABASE_REPLICA_URL must start with postgres:// or sqlite://",
+        ),
+        (
+            {**DEBUG, "DJANGO_CACHE_URL": "memcached://127.0.0.1:11211"},
+            "Configuration error: DJANGO_CACHE_URL must start with redis:// or rediss://",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_clear_line(env, expected):
-    result = run_manage(env, "check")
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert result.stderr.startswith(expected)
-    assert "Traceback" not in result.stderr
+    assert_one_clear_line(run_manage(env, "check"), expected)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"GUNICORN_WORKERS": "many"}, "Configuration error: GUNICORN_WORKERS='many' is not a whole number."),
+        (
+            {"GUNICORN_WORKERS": "0"},
+            "Configuration error: GUNICORN_WORKERS='0' is too small; use a whole number of at least 1.",
+        ),
+        (
+            {"GUNICORN_FORWARDED_ALLOW_IPS": "127.0.0.1,proxy.internal"},
+            "Configuration error: GUNICORN_FORWARDED_ALLOW_IPS holds 'proxy.internal'; use comma-separated",
+        ),
+        (
+            {"GUNICORN_WORKER_TMP_DIR": "/no/such/directory"},
+            "Configuration error: GUNICORN_WORKER_TMP_DIR='/no/such/directory' is not an existing directory.",
+        ),
+        # The application's own settings, loaded by gunicorn, stop it the same way.
+        (
+            {"DJANGO_LOG_LEVEL": "VERBOSE"},
+            "Configuration error: DJANGO_LOG_LEVEL='VERBOSE' is not one of "
+            "DEBUG, INFO, WARNING, ERROR, CRITICAL.",
+        ),
+        (
+            {"DJANGO_TIME_ZONE": "Mars/Olympus"},
+            "Configuration error: DJANGO_TIME_ZONE='Mars/Olympus' is not a time zone; use an IANA name",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_gunicorn_with_one_clear_line(env, expected):
+    assert_one_clear_line(run_gunicorn_check({**DEBUG, **env}), expected)
+
+
+def test_gunicorn_starts_with_its_default_settings():
+    result = run_gunicorn_check(DEBUG)
+    assert result.returncode == 0, result.stderr
+
+
+def test_log_level_and_time_zone_are_read_as_given(monkeypatch):
+    from registry.env import env_choice, env_time_zone
+
+    levels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    monkeypatch.setenv("DJANGO_LOG_LEVEL", "warning")
+    assert env_choice("DJANGO_LOG_LEVEL", "INFO", levels) == "WARNING"
+    monkeypatch.setenv("DJANGO_LOG_LEVEL", "")
+    assert env_choice("DJANGO_LOG_LEVEL", "INFO", levels) == "INFO"
+    monkeypatch.setenv("DJANGO_TIME_ZONE", "America/Montevideo")
+    assert env_time_zone("DJANGO_TIME_ZONE", "Europe/Brussels") == "America/Montevideo"
 
 
 def test_an_unreachable_database_stops_a_command_with_one_clear_line():
