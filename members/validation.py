@@ -229,13 +229,17 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
     errors: list[tuple[int, str, str]] = []
     periods: list[Period] = []
     for index, membership in enumerate(memberships):
-        message = self_membership_error(membership.member_id, membership.federation_id)
-        if message:
-            errors.append((index, "federation", message))
-        message = dates_error(membership.joined_on, membership.left_on)
-        if message:
-            errors.append((index, "left_on", message))
-        if message is None and membership.member_id and membership.federation_id and membership.joined_on:
+        alone = [
+            (field, message)
+            for field, message in (
+                ("federation", self_membership_error(membership.member_id, membership.federation_id)),
+                ("left_on", dates_error(membership.joined_on, membership.left_on)),
+            )
+            if message
+        ]
+        errors += [(index, field, message) for field, message in alone]
+        # The rules between memberships are for those that stand on their own.
+        if not alone and membership.member_id and membership.federation_id and membership.joined_on:
             periods.append(
                 Period(
                     membership.member_id,
@@ -248,7 +252,7 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
                     origin=index,
                 )
             )
-    if errors or not periods:
+    if not periods:
         return errors
     changing = [m.pk for m in memberships if m.pk]
     for period in cycles([p for p in periods if p.member != p.federation], excluding=changing):

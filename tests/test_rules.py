@@ -1,0 +1,117 @@
+"""The register's rules (members/rules.py) give one answer in each of their forms."""
+
+import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from members import rules
+from members.models import DeclaredFigures, Membership, Organisation
+from members.network import reading_connection
+from tests.factories import MembershipFactory
+
+D = datetime.date
+
+days = st.dates(min_value=D(2015, 1, 1), max_value=D(2015, 1, 12))
+
+
+@st.composite
+def periods(draw):
+    """Up to six (joined_on, left_on or None) periods with left after joined, overlapping freely."""
+    result = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        joined = draw(days)
+        length = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=5)))
+        result.append((joined, None if length is None else joined + datetime.timedelta(days=length)))
+    return result
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spans=periods(), day=days)
+def test_current_on_a_day_is_the_same_in_the_orm_in_sql_and_in_python(spans, day):
+    Membership.objects.all().delete()
+    created = []
+    for joined, left in spans:
+        # A pair of its own for each period, so no two periods of a pair overlap.
+        created.append(MembershipFactory(joined_on=joined, left_on=left))
+    by_orm = set(Membership.objects.current_on(day).values_list("pk", flat=True))
+    table = Membership._meta.db_table
+    connection = reading_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} m WHERE {rules.current_sql('m')}",  # noqa: S608
+            [connection.ops.adapt_datefield_value(day)] * 2,
+        )
+        by_sql = {row[0] for row in cursor.fetchall()}
+    by_python = {m.pk for m in created if rules.is_current(m.joined_on, m.left_on, day)}
+    assert by_orm == by_sql == by_python
+
+
+def test_a_member_counts_on_the_day_it_joins_and_not_on_the_day_it_leaves():
+    assert rules.is_current(D(2017, 1, 1), D(2018, 1, 1), D(2017, 1, 1))
+    assert not rules.is_current(D(2017, 1, 1), D(2018, 1, 1), D(2018, 1, 1))
+    assert not rules.is_current(D(2017, 1, 1), None, D(2016, 12, 31))
+
+
+def test_current_q_reaches_memberships_through_a_prefix(db):
+    membership = MembershipFactory(joined_on=D(2017, 1, 1), left_on=D(2018, 1, 1))
+    members_then = Organisation.objects.filter(rules.current_q(D(2017, 6, 1), prefix="memberships__"))
+    members_later = Organisation.objects.filter(rules.current_q(D(2018, 6, 1), prefix="memberships__"))
+    assert list(members_then) == [membership.member]
+    assert list(members_later) == []
+
+
+def test_a_former_member_has_left_and_is_not_back_in_the_federation(db):
+    left = MembershipFactory(joined_on=D(2010, 1, 1), left_on=D(2012, 1, 1))
+    back = MembershipFactory(joined_on=D(2010, 1, 1), left_on=D(2012, 1, 1))
+    MembershipFactory(member=back.member, federation=back.federation, joined_on=D(2015, 1, 1))
+    elsewhere = MembershipFactory(joined_on=D(2010, 1, 1), left_on=D(2012, 1, 1))
+    MembershipFactory(member=elsewhere.member, joined_on=D(2011, 1, 1))
+    day = D(2020, 1, 1)
+    former_anywhere = rules.former_memberships(Membership.objects.all(), day)
+    assert set(former_anywhere.values_list("member_id", flat=True)) == {left.member_id}
+    former_of_its_federation = rules.former_memberships(
+        Membership.objects.filter(federation=elsewhere.federation), day, elsewhere.federation
+    )
+    assert list(former_of_its_federation.values_list("member_id", flat=True)) == [elsewhere.member_id]
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [("Crédit Coopératif", "credit cooperatif"), ("CÔTE D'IVOIRE", "cote d'ivoire"), ("Straße", "straße")],
+)
+def test_folding_lower_cases_and_drops_accents(text, folded):
+    assert rules.fold(text) == folded
+
+
+def test_folding_in_the_database_matches_folding_in_python(db):
+    from django.db.models import Value
+
+    names = ["Crédit Coopératif", "ŁÓDŹ Spółdzielnia", "Ñandú", "Straße", "ÆØÅ"]
+    folded = Organisation.objects.annotate(
+        **{f"n{i}": rules.Folded(Value(name)) for i, name in enumerate(names)}
+    )
+    MembershipFactory()
+    row = folded.values(*[f"n{i}" for i in range(len(names))]).first()
+    assert [row[f"n{i}"] for i in range(len(names))] == [rules.fold(name) for name in names]
+
+
+def test_the_year_messages_name_the_year_bounds():
+    for message in (rules.YEAR_RANGE_MESSAGE, rules.FOUNDED_RANGE_MESSAGE):
+        assert str(rules.YEAR_MIN) in str(message)
+        assert str(rules.YEAR_MAX) in str(message)
+    assert (rules.FIRST_DAY.year, rules.LAST_DAY.year) == (rules.YEAR_MIN, rules.YEAR_MAX)
+
+
+def test_the_database_refuses_years_outside_the_bounds(db):
+    from django.core.exceptions import ValidationError
+
+    organisation = MembershipFactory().member
+    for year in (rules.YEAR_MIN - 1, rules.YEAR_MAX + 1):
+        declaration = DeclaredFigures(
+            organisation=organisation, year=year, declared_on=D(2017, 1, 1), employment=1
+        )
+        with pytest.raises(ValidationError):
+            declaration.full_clean()
