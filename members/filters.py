@@ -40,9 +40,7 @@ class DirectoryFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or acronym"), method="search")
     federation = django_filters.ModelChoiceFilter(
         label=_("Federation"),
-        queryset=Organisation.objects.filter(
-            pk__in=Membership.objects.counted().values("federation_id")
-        ).order_by("name"),
+        queryset=Organisation.objects.federations().order_by("name"),
         to_field_name="slug",
         empty_label=_("Any federation"),
         method="keep",

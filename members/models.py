@@ -133,6 +133,14 @@ class OrganisationQuerySet(models.QuerySet):
             return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
         return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "down")))  # noqa: S611
 
+    def federations(self):
+        """Return the organisations that have ever had a counted member."""
+        return self.filter(pk__in=Membership.objects.counted().values("federation_id"))
+
+    def top_level_federations(self):
+        """Return the international and regional federations that have ever had a counted member."""
+        return self.federations().filter(kind__in=Organisation.TOP_LEVEL_KINDS)
+
 
 class Organisation(TimeStamped):
     """Any body in the register: federation, co-operative, bank, support body."""
@@ -206,13 +214,6 @@ class Organisation(TimeStamped):
         related_name="organisations",
         verbose_name=_("source"),
         help_text=_("Where the facts on this record come from."),
-    )
-
-    is_synthetic = models.BooleanField(
-        _("synthetic"),
-        default=False,
-        editable=False,
-        help_text=_("Made up by generate_synthetic for benchmarks; never real data."),
     )
 
     objects = OrganisationQuerySet.as_manager()

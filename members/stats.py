@@ -271,6 +271,11 @@ def network(federation, as_of=None, kinds=None):
     return [NetworkNode(organisation=o, depth=o.network_depth) for o in nodes]
 
 
+def of_kinds(nodes, kinds):
+    """Return the network's nodes whose organisation is of one of the kinds, in the network's order."""
+    return [node for node in nodes if node.organisation.kind in kinds]
+
+
 def breakdown(federation, as_of=None):
     """Return members, enterprises and employment by region and country, in three queries.
 

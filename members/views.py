@@ -50,23 +50,11 @@ def _as_of(request):
     return form, day, 200
 
 
-def _federations():
-    """Return the organisations that have ever had a counted member, by name."""
-    return Organisation.objects.filter(pk__in=Membership.objects.counted().values("federation_id")).order_by(
-        "name"
-    )
-
-
-def _top_level_federations():
-    """Return the international and regional federations that have ever had a counted member, by name."""
-    return _federations().filter(kind__in=Organisation.TOP_LEVEL_KINDS)
-
-
 def home(request):
     """The federations with their headline figures today, and the latest joins and departures."""
     today = timezone.localdate()
     # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
-    federations = list(_top_level_federations())
+    federations = list(Organisation.objects.top_level_federations().order_by("name"))
     figures = cache.figures_for_federations(federations, today)
     federations.sort(key=lambda f: (-figures[f.pk].members, f.name))
     cards = [
@@ -104,20 +92,11 @@ def federation_detail(request, slug):
         "as_of_rule": stats.AS_OF_RULE,
         "breakdown": breakdown,
         "growth_chart": charts.growth_chart(cache.growth(federation, day)),
-        "world_map": charts.world_map(
-            {
-                place.country: place.members
-                for region in breakdown
-                for place in region.countries
-                if place.country
-            }
+        "world_map": charts.world_map(charts.country_counts(breakdown)),
+        "regional_bodies": stats.of_kinds(network, [Organisation.Kind.REGIONAL]),
+        "member_federations": stats.of_kinds(
+            network, [Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL]
         ),
-        "regional_bodies": [n for n in network if n.organisation.kind == Organisation.Kind.REGIONAL],
-        "member_federations": [
-            n
-            for n in network
-            if n.organisation.kind in (Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL)
-        ],
     }
     return render(request, "members/federation_detail.html", context, status=status)
 
@@ -125,7 +104,7 @@ def federation_detail(request, slug):
 def statistics(request):
     """The top-level federations' figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
-    federations = list(_top_level_federations())
+    federations = list(Organisation.objects.top_level_federations().order_by("name"))
     figures = cache.figures_for_federations(federations, day)
     # The tables by region and country are for the federation chosen by its
     # slug, a national one too (then also offered in the menu), and otherwise
@@ -133,7 +112,7 @@ def statistics(request):
     slug = request.GET.get("federation")
     chosen = next((f for f in federations if f.slug == slug), None)
     if chosen is None and slug:
-        chosen = _federations().filter(slug=slug).first()
+        chosen = Organisation.objects.federations().filter(slug=slug).first()
     if chosen is None and federations:
         chosen = max(federations, key=lambda f: (figures[f.pk].members, f.name))
     menu = federations if chosen is None or chosen in federations else [*federations, chosen]
