@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from members import cache
 from members.filters import DirectoryFilter
-from members.models import DeclaredFigures, Membership, Organisation
+from members.models import DeclaredFigures, Membership, Organisation, Source
 from tests.devtools.management.commands import bench
 from tests.devtools.management.commands.generate_synthetic import SOURCE_TITLE, clear_synthetic, generate
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
@@ -46,7 +46,8 @@ def test_every_generated_record_says_it_is_synthetic():
     result = generate(80, seed=1, method="bulk")
     organisations = Organisation.objects.all()
     assert organisations.count() == result.organisations == 80
-    assert all(o.is_synthetic and "synthétique" in o.name for o in organisations)
+    assert all("synthétique" in o.name for o in organisations)
+    assert Organisation.objects.exclude(source__title=SOURCE_TITLE).count() == 0
     assert result.memberships > 80 * 5
     assert Membership.objects.exclude(source__title=SOURCE_TITLE).count() == 0
     assert DeclaredFigures.objects.exclude(source__title=SOURCE_TITLE).count() == 0
@@ -80,7 +81,22 @@ def test_clear_removes_the_synthetic_register_and_leaves_real_records_alone(seed
     generate(40, seed=1, method="bulk")
     clear_synthetic()
     assert register_snapshot() == before
-    assert not Organisation.objects.filter(is_synthetic=True).exists()
+    assert not Organisation.objects.filter(source__title=SOURCE_TITLE).exists()
+    assert not Source.objects.filter(title=SOURCE_TITLE).exists()
+
+
+@pytest.mark.django_db
+def test_clear_removes_what_rests_on_the_synthetic_source_whatever_its_name(seeded):
+    generate(20, seed=1, method="bulk")
+    source = Source.objects.get(title=SOURCE_TITLE)
+    cicopa = Organisation.objects.get(slug="cicopa")
+    by_hand = OrganisationFactory(name="Not named as such", source=source)
+    MembershipFactory(member=by_hand, federation=cicopa, source=source)
+    real_member = MembershipFactory(federation=cicopa)
+    clear_synthetic()
+    assert not Organisation.objects.filter(pk=by_hand.pk).exists()
+    assert Membership.objects.filter(pk=real_member.pk).exists()
+    assert Organisation.objects.filter(slug="cicopa").exists()
 
 
 @pytest.mark.postgresql

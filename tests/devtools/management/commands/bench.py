@@ -43,7 +43,11 @@ from django.utils import timezone
 
 from members import cache
 from members.models import Membership, Organisation
-from tests.devtools.management.commands.generate_synthetic import clear_synthetic, generate
+from tests.devtools.management.commands.generate_synthetic import (
+    clear_synthetic,
+    generate,
+    synthetic_organisations,
+)
 
 AS_OF = datetime.date(2021, 6, 30)
 # A federation looked up by its acronym, as a reader would; the same at every size.
@@ -129,7 +133,7 @@ class Register:
         """Fill the database with the synthetic register; return the generation row, if any."""
         with self.active():
             call_command("migrate", verbosity=0, interactive=False)
-            present = Organisation.objects.filter(is_synthetic=True).count()
+            present = synthetic_organisations().count()
             if reuse and present == self.size:
                 log(f"{self.label}: reusing the {present} synthetic organisations in {self.database}")
                 return None
@@ -168,9 +172,9 @@ def ensure_database(name):
 
 def page_urls():
     """Return (label, url) of the public pages measured, for the register now active."""
-    federation = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.INTERNATIONAL)
+    federation = synthetic_organisations().filter(kind=Organisation.Kind.INTERNATIONAL)
     federation = federation.order_by("pk").first()
-    member = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.COOPERATIVE)
+    member = synthetic_organisations().filter(kind=Organisation.Kind.COOPERATIVE)
     member = member.order_by("pk").first()
     directory = reverse("members:organisation-list")
     return [
@@ -750,7 +754,7 @@ def stats_single(register, repeats):
     from members import stats
 
     with register.active():
-        federation = Organisation.objects.filter(is_synthetic=True, kind=Organisation.Kind.INTERNATIONAL)
+        federation = synthetic_organisations().filter(kind=Organisation.Kind.INTERNATIONAL)
         federation = federation.order_by("pk").first()
         function = stats.federation_figures
         median, samples, _figures = sample(lambda: function(federation, AS_OF), repeats)

@@ -1,9 +1,9 @@
 """Generate a synthetic register, shaped like the real one, for benchmarks.
 
-Nothing generated here can pass for real data: every organisation has
-is_synthetic=True and a name that says "synthétique", and every membership
-and declaration rests on one Source titled "Synthetic register — not real
-data". `--clear` removes exactly those records and nothing else.
+Nothing generated here can pass for real data: every organisation has a name
+that says "synthétique", and every organisation, membership and declaration
+rests on one Source titled "Synthetic register — not real data". `--clear`
+removes exactly the records resting on that source, and the source.
 
 The network is a layered DAG (internationals ← regional bodies and national
 federations ← sub-national federations ← co-operatives): an organisation only
@@ -140,7 +140,6 @@ ORGANISATION_COLUMNS = [
     "description",
     "founded",
     "source_id",
-    "is_synthetic",
 ]
 MEMBERSHIP_COLUMNS = [
     "created_at",
@@ -198,17 +197,27 @@ def synthetic_source():
     return source
 
 
+def synthetic_organisations():
+    """The organisations of the synthetic register: those resting on its source."""
+    return Organisation.objects.filter(source__title=SOURCE_TITLE)
+
+
 def clear_synthetic():
-    """Delete every synthetic record (and nothing else); return how many organisations went."""
+    """Delete what rests on the synthetic source, and the source; return how many organisations went."""
     org = Organisation._meta.db_table
-    synthetic = f"SELECT id FROM {org} WHERE is_synthetic"  # noqa: S608 — constant identifiers only
-    source_ids = list(Source.objects.filter(title=SOURCE_TITLE).values_list("pk", flat=True))
+    sources = list(Source.objects.filter(title=SOURCE_TITLE).values_list("pk", flat=True))
+    if not sources:
+        return 0
+    on_source = f"source_id IN ({', '.join(str(int(pk)) for pk in sources)})"
+    synthetic = f"SELECT id FROM {org} WHERE {on_source}"  # noqa: S608 — constant identifiers and ids only
     # Raw SQL on purpose: a million Membership.delete() calls would take an hour,
-    # and the ORM's collector would load every row to send signals.
+    # and the ORM's collector would load every row to send signals. What rests on
+    # a synthetic organisation goes with it, or the organisation could not.
     statements = [
-        f"DELETE FROM {Membership._meta.db_table} WHERE member_id IN ({synthetic}) "  # noqa: S608
-        f"OR federation_id IN ({synthetic})",
-        f"DELETE FROM {DeclaredFigures._meta.db_table} WHERE organisation_id IN ({synthetic})",  # noqa: S608
+        f"DELETE FROM {Membership._meta.db_table} WHERE {on_source} "  # noqa: S608
+        f"OR member_id IN ({synthetic}) OR federation_id IN ({synthetic})",
+        f"DELETE FROM {DeclaredFigures._meta.db_table} WHERE {on_source} "  # noqa: S608
+        f"OR organisation_id IN ({synthetic})",
         f"DELETE FROM {Organisation.sectors.through._meta.db_table} "  # noqa: S608
         f"WHERE organisation_id IN ({synthetic})",
         f"DELETE FROM members_admissionrule WHERE federation_id IN ({synthetic}) "  # noqa: S608
@@ -217,9 +226,9 @@ def clear_synthetic():
     with transaction.atomic(), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
-        cursor.execute(f"DELETE FROM {org} WHERE is_synthetic")  # noqa: S608
+        cursor.execute(f"DELETE FROM {org} WHERE {on_source}")  # noqa: S608
         removed = cursor.rowcount
-        Source.objects.filter(pk__in=source_ids).delete()
+        Source.objects.filter(pk__in=sources).delete()
     _register_changed()
     return removed
 
@@ -331,7 +340,6 @@ class Generator:
                 "description": "Synthetic record for benchmarks; not a real organisation.",
                 "founded": rnd.randint(1900, 2015),
                 "source_id": self.source_id,
-                "is_synthetic": True,
             }
 
     def _country_in(self, region):
@@ -475,7 +483,7 @@ def generate(organisations, seed, method="auto", log=None):
         method = "copy" if connection.vendor == "postgresql" else "bulk"
     if method == "copy" and connection.vendor != "postgresql":
         raise CommandError("COPY needs PostgreSQL; use --method bulk on this database.")
-    if Organisation.objects.filter(is_synthetic=True).exists():
+    if synthetic_organisations().exists():
         raise CommandError("The database already holds synthetic data; run with --clear first.")
     started = time.perf_counter()
     result = Result(method=method)
@@ -611,6 +619,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Generated {result.organisations} organisations, {result.memberships} memberships and "
                 f"{result.declarations} declarations with {result.method} in {result.seconds:.1f} s "
-                f"(all marked synthetic)."
+                f"(all on the source {SOURCE_TITLE!r})."
             )
         )
