@@ -115,6 +115,20 @@ class Source(TimeStamped):
         return self.title
 
 
+def sourced(related_name, note_help_text):
+    """Return the (source, source_note) fields of a record whose facts come from a source."""
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        verbose_name=_("source"),
+    )
+    note = models.TextField(_("what the source says"), blank=True, help_text=note_help_text)
+    return source, note
+
+
 class OrganisationQuerySet(models.QuerySet):
     # members.network builds the SQL; it reads this module's models, hence the late imports.
 
@@ -337,17 +351,7 @@ class Membership(TimeStamped):
     left_precision = models.CharField(
         _("left: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
-    source = models.ForeignKey(
-        Source,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="memberships",
-        verbose_name=_("source"),
-    )
-    source_note = models.TextField(
-        _("what the source says"), blank=True, help_text=_("The words the dates are taken from.")
-    )
+    source, source_note = sourced("memberships", _("The words the dates are taken from."))
 
     objects = MembershipQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("historical membership"))
@@ -453,17 +457,7 @@ class DeclaredFigures(TimeStamped):
             "organisation's own members, so the statistics do not add them again."
         ),
     )
-    source = models.ForeignKey(
-        Source,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="declarations",
-        verbose_name=_("source"),
-    )
-    source_note = models.TextField(
-        _("what the source says"), blank=True, help_text=_("The words the figures are taken from.")
-    )
+    source, source_note = sourced("declarations", _("The words the figures are taken from."))
 
     objects = DeclaredFiguresQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("historical declared figures"))

@@ -376,22 +376,28 @@ def _countries_phrase(value):
     return ngettext("%(count)s country", "%(count)s countries", value) % {"count": _grouped(value)}
 
 
-def _enterprises_phrase(value):
+def _large_phrase(value, counted, in_millions):
+    """Return "68,000 enterprises" or "4 million people"; `counted` and `in_millions` give the forms."""
     if value >= MILLION:
         millions, plural = _millions(value)
-        return ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", plural) % {
-            "millions": millions
-        }
-    return ngettext("%(count)s enterprise", "%(count)s enterprises", value) % {"count": _grouped(value)}
+        return in_millions(plural) % {"millions": millions}
+    return counted(value) % {"count": _grouped(value)}
+
+
+def _enterprises_phrase(value):
+    return _large_phrase(
+        value,
+        lambda n: ngettext("%(count)s enterprise", "%(count)s enterprises", n),
+        lambda n: ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", n),
+    )
 
 
 def _people_phrase(value):
-    if value >= MILLION:
-        millions, plural = _millions(value)
-        return ngettext("%(millions)s million people", "%(millions)s million people", plural) % {
-            "millions": millions
-        }
-    return ngettext("%(count)s person", "%(count)s people", value) % {"count": _grouped(value)}
+    return _large_phrase(
+        value,
+        lambda n: ngettext("%(count)s person", "%(count)s people", n),
+        lambda n: ngettext("%(millions)s million people", "%(millions)s million people", n),
+    )
 
 
 def _figure(computed, declaration, declared_field, day):
