@@ -1,19 +1,14 @@
-"""The synthetic register, the benchmark (at a tiny size), the figures cache and the indexes."""
+"""The synthetic register (generate_synthetic) and the benchmark, run at a tiny size."""
 
-import datetime
 import shutil
 from itertools import pairwise
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from members import cache
-from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation, Source
 from tests.devtools.management.commands import bench
 from tests.devtools.management.commands.generate_synthetic import SOURCE_TITLE, clear_synthetic, generate
-from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
+from tests.factories import MembershipFactory, OrganisationFactory
 
 
 def register_snapshot():
@@ -109,83 +104,6 @@ def test_copy_and_bulk_create_generate_the_same_register():
     assert register_snapshot() == copied
 
 
-# --- the figures cache and conditional GETs ------------------------------------
-
-
-@pytest.mark.django_db
-def test_cached_figures_are_outdated_by_a_new_membership(seeded):
-    cicopa = Organisation.objects.get(slug="cicopa")
-    day = datetime.date(2017, 6, 21)
-    before = cache.federation_figures(cicopa, day).members
-    with CaptureQueriesContext(connection) as again:
-        assert cache.federation_figures(cicopa, day).members == before
-    assert len(again) == 0  # served from the cache
-    MembershipFactory(federation=cicopa, joined_on=datetime.date(2016, 1, 1))
-    assert cache.federation_figures(cicopa, day).members == before + 1
-
-
-@pytest.mark.django_db
-def test_an_unchanged_federation_page_is_answered_304_and_a_changed_one_in_full(client, seeded):
-    url = "/en/federations/cicopa/"
-    client.get(url)
-    etag = client.get(url)["ETag"]
-    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    MembershipFactory(federation=Organisation.objects.get(slug="cicopa"))
-    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
-    assert changed.status_code == 200
-    assert changed["ETag"] != etag
-
-
-@pytest.mark.django_db
-def test_a_conditional_get_of_an_unchanged_page_runs_no_sql(client, seeded):
-    url = "/en/organisations/"
-    client.get(url)
-    etag = client.get(url)["ETag"]
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    assert len(queries) == 0
-
-
-# --- the directory at scale ------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_directory_menu_offers_international_and_regional_federations_yet_filters_by_any(client):
-    international = FederationFactory(name="World body", slug="world", kind=Organisation.Kind.INTERNATIONAL)
-    national = FederationFactory(name="National body", slug="national", kind=Organisation.Kind.NATIONAL)
-    MembershipFactory(federation=international, member=national)
-    MembershipFactory(federation=national, member=OrganisationFactory(name="Local co-op"))
-    menu = [label for _value, label in DirectoryFilter({}).form.fields["federation"].widget.choices]
-    assert any("World body" in str(label) for label in menu)
-    assert not any("National body" in str(label) for label in menu)
-    response = client.get("/en/organisations/", {"federation": "national"})
-    assert [o.name for o in response.context["object_list"]] == ["Local co-op"]
-    assert 'value="national" selected' in response.content.decode()
-
-
-@pytest.mark.postgresql
-@pytest.mark.django_db
-def test_the_directory_sort_and_search_can_use_their_indexes():
-    # Tiny tables favour a sequential scan; forbidding it shows whether an index
-    # matches the exact expression the filter emits.
-    generate(40, seed=1)
-    # The search is allowed bitmap scans only, which a trigram index provides.
-    queries = {
-        "members_org_name_folded_idx": (DirectoryFilter({}).qs[:25], []),
-        "members_org_name_folded_trgm": (DirectoryFilter({"q": "Łódź"}).qs, ["enable_indexscan"]),
-        "members_org_acronym_folded_trgm": (DirectoryFilter({"q": "SYN4"}).qs, ["enable_indexscan"]),
-    }
-    with connection.cursor() as cursor:
-        for index, (queryset, also_off) in queries.items():
-            for setting in ["enable_seqscan", *also_off]:
-                cursor.execute(f"SET LOCAL {setting} = off")
-            sql, params = queryset.query.sql_with_params()
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute("RESET ALL")
-            assert index in plan
-
-
 # --- the benchmark, at a tiny size --------------------------------------------------
 
 
@@ -227,29 +145,3 @@ def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
         assert "req/s" in served.value
     path = bench.write_results(rows, tmp_path, "make bench")
     assert "| Goal met |" in path.read_text(encoding="utf-8")
-
-
-@pytest.mark.django_db
-def test_a_csv_import_outdates_cached_figures(seeded, django_capture_on_commit_callbacks):
-    from members import csv_io
-
-    cicopa = Organisation.objects.get(slug="cicopa")
-    day = datetime.date(2017, 6, 21)
-    before = cache.federation_figures(cicopa, day).members
-    row = dict.fromkeys(csv_io.HEADERS, "")
-    row.update(
-        slug="new-coop",
-        name="New co-op",
-        kind="cooperative",
-        country="FR",
-        federation="cicopa",
-        category="full",
-        joined_on="2016-01-01",
-        joined_precision="day",
-    )
-    data = (",".join(csv_io.HEADERS) + "\n" + ",".join(row[h] for h in csv_io.HEADERS) + "\n").encode()
-    plan = csv_io.plan_import(data)
-    assert not plan.errors
-    with django_capture_on_commit_callbacks(execute=True):
-        csv_io.apply_import(plan)
-    assert cache.federation_figures(cicopa, day).members == before + 1

@@ -495,3 +495,41 @@ def test_figures_nobody_declared_show_a_dash_not_none(client, seeded):
     html = client.get("/en/organisations/smart/").content.decode()
     assert ">None<" not in html
     assert '<td class="number">—</td>' in html
+
+
+# --- The directory's federation menu; the home and organisation pages answer -----
+
+
+@pytest.mark.django_db
+def test_directory_menu_offers_international_and_regional_federations_yet_filters_by_any(client):
+    from members.filters import DirectoryFilter
+
+    international = FederationFactory(name="World body", slug="world", kind=Organisation.Kind.INTERNATIONAL)
+    national = FederationFactory(name="National body", slug="national", kind=Organisation.Kind.NATIONAL)
+    MembershipFactory(federation=international, member=national)
+    MembershipFactory(federation=national, member=OrganisationFactory(name="Local co-op"))
+    menu = [label for _value, label in DirectoryFilter({}).form.fields["federation"].widget.choices]
+    assert any("World body" in str(label) for label in menu)
+    assert not any("National body" in str(label) for label in menu)
+    response = client.get("/en/organisations/", {"federation": "national"})
+    assert [o.name for o in response.context["object_list"]] == ["Local co-op"]
+    assert 'value="national" selected' in response.content.decode()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_home_lists_the_federations_with_members(client, seeded, language):
+    response = client.get(f"/{language}/")
+    assert response.status_code == 200
+    first = response.context["cards"][0]
+    assert first["federation"].acronym == "CICOPA"
+    assert first["figures"].members == 4
+
+
+def test_organisation_page_answers_with_memberships_at_their_precision(client, seeded):
+    response = client.get("/en/organisations/ulccs/")
+    assert response.status_code == 200
+    assert "May 2017" in response.content.decode()
+
+
+def test_unknown_organisation_is_404(client, db):
+    assert client.get("/en/organisations/nobody/").status_code == 404
