@@ -96,3 +96,18 @@ bench: venv
 	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
 	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static $(DEVTOOLS_SETTINGS) \
 	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)
+
+# What a production install has: a throwaway virtualenv of requirements.txt alone (no test
+# or benchmark tools), in which every module of members/ and registry/ must import and the
+# deploy checklist (debug off, production settings) must pass without a warning.
+.PHONY: prod-check
+prod-check:
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt; \
+	key=$$("$$tmp/venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+	for step in "manage.py check --deploy --fail-level WARNING" "-m tests.devtools.prod_check"; do \
+		env -i PATH="$$PATH" HOME="$$HOME" DJANGO_SETTINGS_MODULE=registry.settings DJANGO_DEBUG=0 \
+			DJANGO_SECRET_KEY="$$key" DJANGO_ALLOWED_HOSTS=register.example.org \
+			"$$tmp/venv/bin/python" $$step; \
+	done
