@@ -224,7 +224,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # No page needs a camera, a microphone, a location or the like.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",

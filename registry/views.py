@@ -3,7 +3,7 @@
 import logging
 
 from django.db import DatabaseError, connections
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
 from django.views.decorators.cache import never_cache
 
@@ -13,13 +13,13 @@ logger = logging.getLogger(__name__)
 
 
 @never_cache
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     """The process answers: nothing else is checked, so a database outage restarts no server."""
     return HttpResponse("ok\n", content_type="text/plain")
 
 
 @never_cache
-def readyz(request):
+def readyz(request: HttpRequest) -> HttpResponse:
     """The database answers a query; 503 takes this server out of the pool until it does."""
     try:
         with connections["default"].cursor() as cursor:
@@ -31,7 +31,7 @@ def readyz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     """Render 500.html without a request context.
 
     The context processors may need the database, which may be why we are here;
