@@ -272,7 +272,7 @@ class WorldMap:
     shapes: list
     buckets: list
     rows: list  # MapCountry for every member country, largest first, for the data table
-    markers: list = ()  # Marker for member countries too small to see
+    markers: list | tuple = ()  # Marker for member countries too small to see
     empty_colour: str = MAP_EMPTY_COLOUR
     marker_radius: str = MARKER_RADIUS
 

@@ -7,7 +7,7 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Membership, Organisation
@@ -66,7 +66,7 @@ def latest_events(federation=None, limit=FEED_LENGTH, until=None):
 class EventsRssFeed(Feed):
     """Joins and departures in every federation of the register."""
 
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
 
     def title(self, obj=None):
         return _("Membership news of the register")
