@@ -121,7 +121,8 @@ def test_catalogues_hold_exactly_the_strings_the_code_marks_for_translation(tmp_
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "fr", "-l", "es", "--no-obsolete", "--no-wrap"],
         cwd=tmp_path,
-        env={**os.environ, "DJANGO_DEBUG": "1"},
+        # The copy holds the product only: its own settings, not the suite's.
+        env={**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "registry.settings"},
         check=True,
         capture_output=True,
     )
