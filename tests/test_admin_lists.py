@@ -7,7 +7,7 @@ import time_machine
 from django.db import connection
 from django.urls import reverse
 
-from members.admin_filters import CappedCountPaginator
+from members.admin.filters import CappedCountPaginator
 from members.models import AdmissionRule, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
 

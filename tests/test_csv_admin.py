@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from members import csv_io
-from members.admin_csv import SESSION_KEY
+from members.admin.csv import SESSION_KEY
 from members.models import Membership, Organisation
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
 

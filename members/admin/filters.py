@@ -8,17 +8,37 @@ joined in 2017" keeps an organisation only if a single membership of it
 matches all three.
 """
 
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Exists, Max, Min, OuterRef, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from members import permissions
-from members.models import CountryRegion, Membership, Organisation, Region
+from members.models import CountryRegion, Membership, MembershipQuerySet, Organisation, Region
 from members.rules import former_memberships
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+    from django.contrib.admin.filters import _ListFilterChoices
+    from django.contrib.admin.views.main import ChangeList
+    from django.utils.functional import _StrOrPromise
+
+    # What a filter's lookups() gives: (value in the address, label) pairs.
+    Lookups = Iterable[tuple[str, _StrOrPromise]]
+    # What a mixin of filters is mixed into, for the type checker; object at run time.
+    ListFilterBase = admin.SimpleListFilter
+else:
+    ListFilterBase = object
 
 
 class CappedCountPaginator(Paginator):
@@ -31,9 +51,11 @@ class CappedCountPaginator(Paginator):
     """
 
     CAP = 10_000
+    # The admin pages a QuerySet.
+    object_list: QuerySet[Any]
 
     @cached_property
-    def count(self):
+    def count(self) -> int:
         # Without ORDER BY the database stops at the cap instead of sorting every row first.
         counted = self.object_list.order_by()[: self.CAP + 1].count()
         self.capped = counted > self.CAP
@@ -46,12 +68,13 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
     """A filter that applies `default` when the address names no value, and offers "All" explicitly."""
 
     default = "all"
+    parameter_name: str
 
-    def value(self):
+    def value(self) -> str | None:
         value = super().value()
         return self.default if value in (None, "") else value
 
-    def choices(self, changelist):
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
         for lookup, title in self.lookup_choices:
             yield {
                 "selected": self.value() == str(lookup),
@@ -67,7 +90,7 @@ class StatusChoices:
     NEVER = "never"
 
 
-def _today():
+def _today() -> datetime.date:
     return timezone.localdate()
 
 
@@ -84,19 +107,20 @@ class MembershipStatusFilter(DefaultChoiceFilter):
     parameter_name = "status"
     default = StatusChoices.CURRENT
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return [
             (StatusChoices.CURRENT, _("Current")),
             (StatusChoices.FORMER, _("Former")),
             (StatusChoices.ALL, _("All")),
         ]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         today = _today()
+        memberships = cast(MembershipQuerySet, queryset)
         if self.value() == StatusChoices.CURRENT:
-            return queryset.current_on(today)
+            return memberships.current_on(today)
         if self.value() == StatusChoices.FORMER:
-            return queryset.ended_by(today)
+            return memberships.ended_by(today)
         return queryset
 
 
@@ -112,7 +136,7 @@ class FederationFilter(admin.SimpleListFilter):
     title = _("federation")
     parameter_name = "federation"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         wanted = Q(kind__in=Organisation.TOP_LEVEL_KINDS)
         if not permissions.is_registry_administrator(request.user):
             wanted |= Q(pk__in=permissions.editable_federation_ids(request.user))
@@ -121,7 +145,7 @@ class FederationFilter(admin.SimpleListFilter):
         federations = Organisation.objects.filter(wanted).only("name", "acronym").order_by("name")
         return [(str(f.pk), f.short_name) for f in federations]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             return queryset.filter(federation_id=self.value())
         return queryset
@@ -131,10 +155,10 @@ class CategoryFilter(admin.SimpleListFilter):
     title = _("category")
     parameter_name = "category"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return Membership.Category.choices
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             return queryset.filter(category=self.value())
         return queryset
@@ -144,7 +168,7 @@ class YearJoinedFilter(admin.SimpleListFilter):
     title = _("year joined")
     parameter_name = "joined"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         # The range between the first and last years joined: one MIN/MAX instead of a
         # DISTINCT over every membership (0.8 s at a million memberships).
         span = Membership.objects.aggregate(first=Min("joined_on"), last=Max("joined_on"))
@@ -153,7 +177,7 @@ class YearJoinedFilter(admin.SimpleListFilter):
         years = range(span["last"].year, span["first"].year - 1, -1)
         return [(str(year), str(year)) for year in years]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             return queryset.filter(joined_on__year=self.value())
         return queryset
@@ -166,10 +190,10 @@ class RegionFilter(admin.SimpleListFilter):
     parameter_name = "region"
     country_field = "member__country"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return [(region.slug, region.display_name) for region in Region.objects.all()]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             countries_in_region = CountryRegion.objects.filter(region__slug=self.value()).values("country")
             return queryset.filter(**{f"{self.country_field}__in": countries_in_region})
@@ -183,13 +207,13 @@ class CountryFilter(admin.SimpleListFilter):
     parameter_name = "country"
     country_field = "member__country"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         codes = (
             Organisation.objects.exclude(country="").order_by().values_list("country", flat=True).distinct()
         )
         return sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             return queryset.filter(**{self.country_field: self.value()})
         return queryset
@@ -200,10 +224,10 @@ class MemberKindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
     kind_field = "member__kind"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return Organisation.Kind.choices
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
             return queryset.filter(**{self.kind_field: self.value()})
         return queryset
@@ -215,7 +239,7 @@ class MemberKindFilter(admin.SimpleListFilter):
 MEMBERSHIP_PARAMETERS = ("federation", "category", "joined", "status")
 
 
-def _membership_criteria(params):
+def _membership_criteria(params: Mapping[str, str | None]) -> Q:
     criteria = Q()
     if params.get("federation"):
         criteria &= Q(federation_id=params["federation"])
@@ -226,7 +250,9 @@ def _membership_criteria(params):
     return criteria
 
 
-def filter_organisations_by_membership(queryset, params):
+def filter_organisations_by_membership(
+    queryset: QuerySet[Organisation], params: Mapping[str, str | None]
+) -> QuerySet[Organisation]:
     """Keep organisations with one membership matching every membership criterion in params."""
     matching = Membership.objects.filter(_membership_criteria(params), member=OuterRef("pk"))
     status = params.get("status") or StatusChoices.ALL
@@ -240,10 +266,10 @@ def filter_organisations_by_membership(queryset, params):
     return queryset.filter(Exists(matching))
 
 
-class OrganisationMembershipFilterMixin:
+class OrganisationMembershipFilterMixin(ListFilterBase):
     """Applies all membership criteria at once, in whichever of these filters comes first."""
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         params = {name: request.GET.get(name) for name in MEMBERSHIP_PARAMETERS}
         if params["status"] == StatusChoices.ALL:
             params["status"] = None
@@ -280,7 +306,7 @@ class OrganisationStatusFilter(OrganisationMembershipFilterMixin, DefaultChoiceF
     parameter_name = "status"
     default = StatusChoices.ALL
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return [
             (StatusChoices.ALL, _("All")),
             (StatusChoices.CURRENT, _("Current member")),

@@ -7,21 +7,29 @@ so that a second preview in another tab cannot be confirmed by mistake. The
 file is checked again on confirmation, against the register as it is then.
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import zlib
+from typing import Any, cast
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members import permissions
+from members.admin.mixins import ModelAdminBase
 from members.csv_io import (
     ImportPlan,
     apply_import,
@@ -44,12 +52,12 @@ class UploadForm(forms.Form):
     )
 
 
-class CsvImportExportMixin:
+class CsvImportExportMixin(ModelAdminBase):
     """Adds "Import CSV", "Export selected to CSV" and "Export all that the filters select"."""
 
     change_list_template = "admin/members/organisation/change_list_csv.html"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -65,19 +73,21 @@ class CsvImportExportMixin:
             *super().get_urls(),
         ]
 
-    def has_csv_import_permission(self, request):
+    def has_csv_import_permission(self, request: HttpRequest) -> bool:
         return permissions.can_import(request.user)
 
-    def has_csv_export_permission(self, request):
+    def has_csv_export_permission(self, request: HttpRequest) -> bool:
         return permissions.can_export(request.user)
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if self.has_csv_export_permission(request):
             actions.setdefault("export_selected_csv", self.get_action("export_selected_csv"))
         return actions
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
             "csv_import_allowed": self.has_csv_import_permission(request),
@@ -85,14 +95,13 @@ class CsvImportExportMixin:
         }
         return super().changelist_view(request, extra_context)
 
-    def export_selected_csv(self, request, queryset):
+    @admin.action(description=gettext_lazy("Export selected organisations to CSV"))
+    def export_selected_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
         return export_response(queryset, request, prefix="organisations-selected")
 
-    export_selected_csv.short_description = gettext_lazy("Export selected organisations to CSV")
-
-    def export_csv_view(self, request):
+    def export_csv_view(self, request: HttpRequest) -> HttpResponse:
         """Every organisation the changelist's current filters and search select."""
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
@@ -105,7 +114,7 @@ class CsvImportExportMixin:
         request.GET.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
         return export_response(queryset, request, prefix="organisations")
 
-    def import_csv_view(self, request):
+    def import_csv_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_csv_import_permission(request):
             raise PermissionDenied
         context = {
@@ -128,11 +137,12 @@ class CsvImportExportMixin:
         context["media"] = self.media + form.media
         return TemplateResponse(request, "admin/members/organisation/import_csv.html", context)
 
-    def _preview(self, request, upload, context):
+    def _preview(self, request: HttpRequest, upload: UploadedFile, context: dict[str, Any]) -> None:
         request.session.pop(SESSION_KEY, None)
-        if upload.size > max_import_bytes():
+        size = upload.size or 0
+        if size > max_import_bytes():
             # Refused before reading it into memory.
-            plan = ImportPlan(errors=[too_large_error(upload.size)])
+            plan = ImportPlan(errors=[too_large_error(size)])
             self._describe(context, plan, upload.name, "")
             return
         data = upload.read()
@@ -146,7 +156,7 @@ class CsvImportExportMixin:
             }
         self._describe(context, plan, upload.name, digest)
 
-    def _describe(self, context, plan, name, digest):
+    def _describe(self, context: dict[str, Any], plan: ImportPlan, name: str | None, digest: str) -> None:
         context.update(
             {
                 "plan": plan,
@@ -158,7 +168,7 @@ class CsvImportExportMixin:
             }
         )
 
-    def _confirm(self, request, context):
+    def _confirm(self, request: HttpRequest, context: dict[str, Any]) -> HttpResponse | None:
         stored = request.session.get(SESSION_KEY)
         if not stored or stored["sha256"] != request.POST.get("sha256"):
             messages.error(
@@ -172,7 +182,8 @@ class CsvImportExportMixin:
             request.session.pop(SESSION_KEY, None)
             self._describe(context, plan, stored["name"], stored["sha256"])
             return None
-        counts = apply_import(plan, user=request.user)
+        # Only administrators reach this far (can_import), so the user is signed in.
+        counts = apply_import(plan, user=cast(AbstractBaseUser, request.user))
         request.session.pop(SESSION_KEY, None)
         messages.success(
             request,

@@ -1,0 +1,24 @@
+"""Staff editing in the Django admin.
+
+Who may do what is decided in members/permissions.py; every view and action
+here asks it, so the rules hold even for a hand-made request. Organisations,
+memberships and declared figures keep a full change history
+(django-simple-history) with a field-by-field diff and revert.
+
+One module per area: organisations, memberships, declarations, reference
+(sources, regions, sectors, admission rules) and staff (editors, users);
+what their ModelAdmins share is in mixins and history, the list filters and
+paginator in filters, CSV import and export in csv. Importing this package
+(the admin's autodiscovery does) registers every ModelAdmin.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from members.admin import declarations, memberships, organisations, reference, staff
+
+__all__ = ["declarations", "memberships", "organisations", "reference", "staff"]
+
+admin.site.site_header = _("Register of co-operative federations")
+admin.site.site_title = _("Register administration")
+admin.site.index_title = _("Staff workspace")

@@ -1,0 +1,111 @@
+"""What several ModelAdmins of the register share: the federation scope, search, saving, long lists.
+
+Each mixin goes before the ModelAdmin class it extends
+(`class MembershipAdmin(ScopedForeignKeyMixin, ..., ScopedHistoryAdmin)`).
+The permission checks themselves are members/permissions.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import ForeignKey, Model, QuerySet
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
+
+from members import permissions
+from members.admin.filters import CappedCountPaginator
+from members.models import DeclaredFigures, Membership, Organisation
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import BaseModelAdmin, ModelAdmin
+
+    # What a mixin is mixed into, for the type checker to know its super(); object at run time.
+    AnyAdminBase = BaseModelAdmin[Any]
+    ModelAdminBase = ModelAdmin[Any]
+else:
+    AnyAdminBase = ModelAdminBase = object
+
+
+def check_may_save(
+    user: AbstractBaseUser | AnonymousUser, instance: Model, *, deleting: bool = False
+) -> None:
+    """Refuse, whatever the form showed, a membership or declaration outside the user's scope."""
+    if isinstance(instance, Membership):
+        allowed = (
+            permissions.can_edit_membership(user, instance, "delete")
+            if deleting
+            else permissions.can_save_membership(user, instance)
+        )
+    elif isinstance(instance, DeclaredFigures):
+        allowed = (
+            permissions.can_edit_declaration(user, instance, "delete")
+            if deleting
+            else permissions.can_save_declaration(user, instance)
+        )
+    else:
+        allowed = True
+    if not allowed:
+        raise PermissionDenied
+
+
+class ScopedForeignKeyMixin(AnyAdminBase):
+    """Offers anyone but an administrator only the organisations of their scope in these menus.
+
+    `scoped_foreign_keys` maps a foreign key to Organisation to the function of
+    members/permissions.py that gives the ids the user may choose there. The
+    menu's queryset is also what the form validates against; check_may_save()
+    checks again on saving.
+    """
+
+    scoped_foreign_keys: ClassVar[dict[str, Callable[[Any], frozenset[int]]]] = {
+        "federation": permissions.editable_federation_ids,
+    }
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        scope = self.scoped_foreign_keys.get(db_field.name)
+        if scope is not None and not permissions.is_registry_administrator(request.user):
+            kwargs["queryset"] = Organisation.objects.filter(pk__in=scope(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UnaccentSearchMixin(ModelAdminBase):
+    """Search accent-insensitive on PostgreSQL ("Credit" finds "Crédit"); SQLite has no unaccent."""
+
+    def get_search_fields(self, request: HttpRequest) -> list[str] | tuple[str, ...]:
+        fields = super().get_search_fields(request)
+        if connection.vendor == "postgresql":
+            return [f"{name}__unaccent__icontains" for name in fields]
+        return fields
+
+
+class CheckedSaveMixin(ModelAdminBase):
+    """Saves and deletes only what check_may_save() allows the user, one record or a selection."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        check_may_save(request.user, obj)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        check_may_save(request.user, obj, deleting=True)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for instance in queryset:
+            check_may_save(request.user, instance, deleting=True)
+        super().delete_queryset(request, queryset)
+
+
+class CappedListMixin(ModelAdminBase):
+    """A changelist that counts at most CappedCountPaginator.CAP rows, never a full COUNT(*)."""
+
+    paginator = CappedCountPaginator
+    # The "(N total)" link would count the whole table.
+    show_full_result_count = False
