@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from members import cache, permissions
+from members import cache, permissions, rules
 from members.admin.csv import CsvImportExportMixin
 from members.admin.declarations import DeclaredFiguresInline
 from members.admin.filters import (
@@ -214,7 +214,11 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
     @admin.display(description=_("federations today"))
     def federations(self, obj: Organisation) -> str:
         today = timezone.localdate()
-        current = [m.federation.short_name for m in obj.memberships.all() if _is_current(m, today)]
+        current = [
+            m.federation.short_name
+            for m in obj.memberships.all()
+            if rules.is_current(m.joined_on, m.left_on, today)
+        ]
         return ", ".join(sorted(current))
 
     @admin.display(description=_("member"))
@@ -223,7 +227,11 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         if not memberships:
             return _("never")
         today = timezone.localdate()
-        return _("current") if any(_is_current(m, today) for m in memberships) else _("former")
+        return (
+            _("current")
+            if any(rules.is_current(m.joined_on, m.left_on, today) for m in memberships)
+            else _("former")
+        )
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -258,7 +266,3 @@ def _declared(declaration: DeclaredFigures | None, field: str) -> str:
         "value": intcomma(value),
         "day": date_format(declaration.declared_on),
     }
-
-
-def _is_current(membership: Membership, day: Any) -> bool:
-    return membership.joined_on <= day and (membership.left_on is None or membership.left_on > day)
