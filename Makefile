@@ -32,9 +32,15 @@ run: venv
 test: venv
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mypy's Django plugin imports registry.settings: give it the key they require, and the same
+# settings (SQLite, no replica, local cache) whatever this shell's environment holds.
+LINT_ENV := DJANGO_SECRET_KEY=lint-only-not-a-secret DJANGO_DEBUG=0 \
+	DATABASE_URL= DATABASE_REPLICA_URL= DJANGO_CACHE_URL=
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(LINT_ENV) $(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .
