@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from members import csv_io
+from members.csv_io.columns import folded
 from members.dates import DatePrecision, start_of_period
+from members.filters import DirectoryFilter
 from members.models import Membership, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
 
@@ -476,6 +478,33 @@ def test_invalid_row_is_rejected_with_its_row_column_and_message_and_nothing_cha
     with pytest.raises(CommandError, match="nothing was imported"):
         import_with_command(tmp_path, make_file(*rows))
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Bélgica", "BÉLGICA"),
+        ("Bélgica", "belgica"),
+        ("Côte d’Ivoire", "COTE D’IVOIRE"),
+        # Lower-cased, not case-folded: "ß" is not "ss" for the search, nor for the import.
+        ("Straße", "STRASSE"),
+    ],
+)
+def test_the_import_and_the_directory_search_fold_a_name_the_same_way(db, stored, typed):
+    OrganisationFactory(slug="named", name=stored)
+    found_by_search = list(DirectoryFilter({"q": typed}).qs.values_list("slug", flat=True)) == ["named"]
+    assert (folded(typed) == folded(stored)) is found_by_search
+
+
+def test_a_country_name_is_looked_up_folded_as_the_directory_search_folds_it(db):
+    data = make_file(
+        org_row(slug="a", country="  BÉLGICA "),
+        org_row(slug="b", country="côte  d'ivoire"),
+        org_row(slug="c", country="ESPAÑA"),
+    )
+    plan = csv_io.plan_import(data)
+    assert plan.errors == []
+    assert [v["country"] for v in plan.organisations_to_create.values()] == ["BE", "CI", "ES"]
 
 
 FILE_REJECTIONS = [

@@ -3,19 +3,23 @@
 For each column: its header, the SQL expression export reads (so a whole
 export is one query, which also neutralises formulas) and the parser import
 checks a cell with. A file that export writes is a file import reads back
-with no change.
+with no change. Text columns are as long as the model's fields allow, years
+within members/rules.py's bounds, and names are folded as the directory's
+search folds them.
 """
 
+from __future__ import annotations
+
 import datetime
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
-from django.db import connection
 from django.db.models import Case, CharField, ExpressionWrapper, F, Func, OuterRef, Subquery, Value, When
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, Replace, Substr
 from django.db.models.lookups import Exact, In, IsNull, StartsWith
 from django.utils import translation
@@ -24,6 +28,7 @@ from django_countries import countries
 
 from members.dates import DatePrecision
 from members.models import DeclaredFigures, Membership, Organisation
+from members.rules import YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, fold
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP).
 FORMULA_LEADS = frozenset("=+-@\t\r\0")
@@ -32,8 +37,12 @@ _ESCAPED = FORMULA_LEADS | {"'"}
 ORGANISATION, MEMBERSHIP, DECLARATION = "organisation", "membership", "declaration"
 TEXT, NUMBER, DATE = "text", "number", "date"
 
+# A parser takes a cell's text (stripped, never empty) and returns the value to
+# store, or raises ValueError with a message for the member of staff.
+Parser = Callable[[str], Any]
 
-def neutralise(text):
+
+def neutralise(text: str) -> str:
     """Return the text as a spreadsheet shows it without running it as a formula.
 
     A leading apostrophe is added before a dangerous first character, and
@@ -45,19 +54,23 @@ def neutralise(text):
     return text
 
 
-def unneutralise(text):
+def unneutralise(text: str) -> str:
     """Undo neutralise(): drop the apostrophe it added, and only that one."""
     if text[:1] == "'" and text[1:2] and text[1] in _ESCAPED:
         return text[1:]
     return text
 
 
-# Parsers: each takes the cell's text (stripped, never empty) and returns the
-# value to store, or raises ValueError with a message for the member of staff.
+def folded(text: str) -> str:
+    """Return a name as look-ups by name compare it: spaces normalised, then folded as search folds."""
+    return fold(" ".join(text.split()))
 
 
-def _text(max_length):
-    def parse(value):
+# Parsers
+
+
+def _text(max_length: int) -> Parser:
+    def parse(value: str) -> str:
         if "\x00" in value:
             # As Django's forms refuse it: PostgreSQL cannot store it.
             raise ValueError(_("Contains a NUL character, which is not allowed."))
@@ -71,7 +84,18 @@ def _text(max_length):
     return parse
 
 
-def _slug(value):
+def _text_of(name: str) -> Parser:
+    """The parser of an organisation's text field: as long as the model allows."""
+    field = Organisation._meta.get_field(name)
+    if not isinstance(field, CharField) or field.max_length is None:  # slugs and URLs are CharFields
+        raise TypeError(f"Organisation.{name} is not a text field with a maximum length.")
+    return _text(field.max_length)
+
+
+_slug_text = _text_of("slug")
+
+
+def _slug(value: str) -> str:
     try:
         validate_slug(value)
     except ValidationError as error:
@@ -79,13 +103,13 @@ def _slug(value):
             _("“%(value)s” is not a valid slug: use letters, digits, hyphens and underscores only.")
             % {"value": value}
         ) from error
-    return _text(120)(value)
+    return _slug_text(value)
 
 
-def _choice(choices):
+def _choice(choices: Any) -> Parser:
     accepted = frozenset(choices.values)
 
-    def parse(value):
+    def parse(value: str) -> str:
         if value in accepted:
             return value
         raise ValueError(
@@ -96,25 +120,19 @@ def _choice(choices):
     return parse
 
 
-def _fold(text):
-    """Lower-case without accents, so "Bélgica", "belgica" and "BELGICA" match."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
-
-
 @cache
-def country_names():
+def country_names() -> dict[str, str]:
     """Map every country's English, French and Spanish name (folded) to its ISO code."""
     names = {}
     for language in ("es", "fr", "en"):  # English last, so it wins a clash
         with translation.override(language):
-            names.update({_fold(str(name)): code for code, name in countries})
+            names.update({folded(str(name)): code for code, name in countries})
     return names
 
 
-def _country(value):
+def _country(value: str) -> str:
     code = countries.alpha2(value) if len(value) <= 3 else ""
-    code = code or country_names().get(_fold(value), "")
+    code = code or country_names().get(folded(value), "")
     if not code:
         raise ValueError(
             _("Unknown country “%(value)s”: give its ISO code (BE) or its English, French or Spanish name.")
@@ -123,22 +141,25 @@ def _country(value):
     return code
 
 
-def _countries(value):
+def _countries(value: str) -> list[str]:
     parts = value.split(";") if ";" in value else value.split()
     return sorted({_country(part.strip()) for part in parts if part.strip()})
 
 
-def _url(value):
+_website_text = _text_of("website")
+
+
+def _url(value: str) -> str:
     try:
         URLValidator()(value)
     except ValidationError as error:
         raise ValueError(
             _("“%(value)s” is not a web address (it should start with https://).") % {"value": value}
         ) from error
-    return _text(300)(value)
+    return _website_text(value)
 
 
-def _date(value):
+def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
@@ -148,7 +169,7 @@ def _date(value):
     )
 
 
-def _count(value):
+def _count(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -158,14 +179,60 @@ def _count(value):
     return number
 
 
-def _year(value):
+def _year(value: str) -> int:
     year = _count(value)
-    if not 1800 <= year <= 2100:
-        raise ValueError(_("The year must be between 1800 and 2100."))
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValueError(str(YEAR_RANGE_MESSAGE))
     return year
 
 
-def _latest_declaration(field_name):
+# Export: one SQL expression per column, for values_list() on Organisation.
+
+
+class _NulAware(Case):
+    """A CASE whose first branch looks for a leading NUL, a branch PostgreSQL leaves out.
+
+    PostgreSQL cannot store NUL (nor take it as a parameter) and has no HEX();
+    the branch is dropped when the query is compiled for it, so the choice
+    follows the database the export actually reads.
+    """
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, Any]:
+        without_nul = self.copy()
+        without_nul.cases = without_nul.cases[1:]
+        return without_nul.as_sql(compiler, connection, **extra_context)
+
+
+def _safe(path: str) -> Case:
+    """SQL doing what neutralise() does, so that export needs no Python per cell."""
+    leads = sorted(FORMULA_LEADS - {"\0"})
+    value = ExpressionWrapper(F(path), output_field=CharField())
+    first, second = Substr(value, 1, 1), Substr(value, 2, 1)
+    quoted = Concat(Value("'"), value, output_field=CharField())
+    # SQLite's substr() stops at NUL; the UTF-8 of a text starting with NUL starts with 00.
+    nul = When(StartsWith(Func(value, function="HEX", output_field=CharField()), "00"), then=quoted)
+    return _NulAware(
+        nul,
+        When(In(first, leads), then=quoted),
+        When(Exact(first, "'"), then=Case(When(In(second, [*leads, "'"]), then=quoted), default=value)),
+        default=value,
+        output_field=CharField(),
+    )
+
+
+def _codes(path: str) -> Replace:
+    # Stored "BE,FR"; written "BE FR", as a spreadsheet user types them.
+    return Replace(ExpressionWrapper(F(path), output_field=CharField()), Value(","), Value(" "))
+
+
+def _only_with(path: str, date_path: str) -> Case:
+    # The precision of a date that is not there says nothing.
+    return Case(
+        When(IsNull(F(date_path), False), then=F(path)), default=Value(None), output_field=CharField()
+    )
+
+
+def _latest_declaration(field_name: str) -> Subquery:
     latest = DeclaredFigures.objects.filter(organisation=OuterRef("pk")).order_by("-declared_on")
     return Subquery(latest.values(field_name)[:1])
 
@@ -177,51 +244,16 @@ class Column:
     header: str
     model: str
     field: str
-    export: Any  # a path or expression for values_list() on Organisation
-    parse: Any
+    export: str | Combinable  # a path or expression for values_list() on Organisation
+    parse: Parser
     cell: str = TEXT
     required: bool = False
 
 
-def _safe(path):
-    """SQL doing what neutralise() does, so that export needs no Python per cell.
-
-    PostgreSQL cannot store NUL (nor take it as a parameter), so it is only
-    looked for on other databases.
-    """
-    leads = sorted(FORMULA_LEADS - {"\0"})
-    value = ExpressionWrapper(F(path), output_field=CharField())
-    first, second = Substr(value, 1, 1), Substr(value, 2, 1)
-    quoted = Concat(Value("'"), value, output_field=CharField())
-    nul = []
-    if connection.vendor != "postgresql":
-        # SQLite's substr() stops at NUL; the UTF-8 of a text starting with NUL starts with 00.
-        nul = [When(StartsWith(Func(value, function="HEX", output_field=CharField()), "00"), then=quoted)]
-    return Case(
-        *nul,
-        When(In(first, leads), then=quoted),
-        When(Exact(first, "'"), then=Case(When(In(second, [*leads, "'"]), then=quoted), default=value)),
-        default=value,
-        output_field=CharField(),
-    )
-
-
-def _codes(path):
-    # Stored "BE,FR"; written "BE FR", as a spreadsheet user types them.
-    return Replace(ExpressionWrapper(F(path), output_field=CharField()), Value(","), Value(" "))
-
-
-def _only_with(path, date_path):
-    # The precision of a date that is not there says nothing.
-    return Case(
-        When(IsNull(F(date_path), False), then=F(path)), default=Value(None), output_field=CharField()
-    )
-
-
 COLUMNS = (
     Column("slug", ORGANISATION, "slug", _safe("slug"), _slug, required=True),
-    Column("name", ORGANISATION, "name", _safe("name"), _text(300), required=True),
-    Column("acronym", ORGANISATION, "acronym", _safe("acronym"), _text(50)),
+    Column("name", ORGANISATION, "name", _safe("name"), _text_of("name"), required=True),
+    Column("acronym", ORGANISATION, "acronym", _safe("acronym"), _text_of("acronym")),
     Column("kind", ORGANISATION, "kind", _safe("kind"), _choice(Organisation.Kind), required=True),
     Column("country", ORGANISATION, "country", _safe("country"), _country),
     Column(
@@ -231,7 +263,7 @@ COLUMNS = (
         _codes("countries_of_operation"),
         _countries,
     ),
-    Column("city", ORGANISATION, "city", _safe("city"), _text(100)),
+    Column("city", ORGANISATION, "city", _safe("city"), _text_of("city")),
     Column("website", ORGANISATION, "website", _safe("website"), _url),
     Column("federation", MEMBERSHIP, "federation", _safe("memberships__federation__slug"), _slug),
     Column("category", MEMBERSHIP, "category", _safe("memberships__category"), _choice(Membership.Category)),
@@ -261,3 +293,4 @@ HEADERS = [column.header for column in COLUMNS]
 BY_HEADER = {column.header: column for column in COLUMNS}
 ORGANISATION_COLUMNS = [c for c in COLUMNS if c.model == ORGANISATION]
 MEMBERSHIP_COLUMNS = [c for c in COLUMNS if c.model == MEMBERSHIP]
+DECLARATION_COLUMNS = [c for c in COLUMNS if c.model == DECLARATION]

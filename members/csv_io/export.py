@@ -1,12 +1,17 @@
 """Export: the register's rows as CSV, streamed, for the directory, the admin and the command."""
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Iterator, Mapping
 from itertools import islice
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.http import StreamingHttpResponse
+from django.db import connections, router
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from members.csv_io.columns import COLUMNS, HEADERS
@@ -18,15 +23,19 @@ EXPORT_CHUNK_SIZE = 2000
 ROWS_PER_CHUNK = 500
 
 
-def export_rows(queryset=None):
-    """Yield one list of cells per membership of the organisations, and one per organisation without any.
+def export_rows(queryset: QuerySet[Organisation] | None = None) -> Iterator[list[Any]]:
+    """Return the rows of the export: one list of cells per membership, and one per organisation without any.
 
-    One query, read in chunks: constant memory whatever the number of rows.
-    The query itself neutralises formulas (see _safe); numbers and dates are
-    left as they are (csv.writer writes None as empty, an int as digits, a
-    date in ISO 8601 — SQLite returns it as that text already).
+    One query, read in chunks as the rows are taken: constant memory whatever
+    their number. The query itself neutralises formulas (see columns._safe);
+    numbers and dates are left as they are (csv.writer writes None as empty,
+    an int as digits, a date in ISO 8601 — SQLite returns it as that text
+    already). The database is the one the router picks for reading when this
+    is called, not when a streamed response reads the rows, by which time a
+    staff request is no longer pinned to the primary.
     """
-    organisations = Organisation.objects.all()
+    database = router.db_for_read(Organisation)
+    organisations = Organisation.objects.using(database)
     if queryset is not None:
         # Through a subquery, so the caller's filters on memberships cannot
         # hide the organisation's other memberships from the export.
@@ -35,25 +44,34 @@ def export_rows(queryset=None):
         "slug", "memberships__federation__slug", "memberships__joined_on"
     ).values_list(*(column.export for column in COLUMNS))
     try:
-        sql, params = rows.query.sql_with_params()
+        sql, params = rows.query.get_compiler(using=database).as_sql()
     except EmptyResultSet:  # an empty selection, known without asking the database
-        return
-    # The ORM builds the query; the rows are read from the cursor directly,
+        return iter(())
+    return _read(database, sql, params)
+
+
+def _read(database: str, sql: str, params: Any) -> Iterator[list[Any]]:
+    # The ORM built the query; the rows are read from the cursor directly,
     # skipping per-row conversions that would only turn values back into the
     # same text. A chunked cursor is server-side on PostgreSQL.
-    with connection.chunked_cursor() as cursor:
+    with connections[database].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(EXPORT_CHUNK_SIZE):
             yield from map(list, batch)
 
 
-def stream_csv(queryset=None, *, delimiter=",", bom=False):
-    """Yield the CSV text of the export in chunks of a few hundred rows."""
+def stream_csv(
+    queryset: QuerySet[Organisation] | None = None, *, delimiter: str = ",", bom: bool = False
+) -> Iterator[str]:
+    """Return the CSV text of the export, in chunks of a few hundred rows."""
+    return _chunks(export_rows(queryset), delimiter, bom)
+
+
+def _chunks(rows: Iterator[list[Any]], delimiter: str, bom: bool) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(HEADERS)
     yield ("\ufeff" if bom else "") + buffer.getvalue()
-    rows = export_rows(queryset)
     while chunk := list(islice(rows, ROWS_PER_CHUNK)):
         # The buffer is emptied after each chunk: memory stays constant.
         buffer.seek(0)
@@ -62,18 +80,21 @@ def stream_csv(queryset=None, *, delimiter=",", bom=False):
         yield buffer.getvalue()
 
 
-def export_options(params):
+def export_options(params: Mapping[str, Any]) -> dict[str, Any]:
     """Read ?bom=1 and ?delimiter=semicolon from a request's GET or a command's options."""
     bom = str(params.get("bom", "")).lower() in {"1", "true", "yes", "on"}
     delimiter = ";" if str(params.get("delimiter", "")).lower() in {"semicolon", ";"} else ","
     return {"bom": bom, "delimiter": delimiter}
 
 
-def export_filename(prefix="register"):
+def export_filename(prefix: str = "register") -> str:
+    """Return the download's name: the prefix and today's date."""
     return f"{prefix}-{timezone.localdate():%Y-%m-%d}.csv"
 
 
-def export_response(queryset, request, prefix="register"):
+def export_response(
+    queryset: QuerySet[Organisation], request: HttpRequest, prefix: str = "register"
+) -> StreamingHttpResponse:
     """A streamed CSV download of the organisations in the queryset, with the request's options."""
     response = StreamingHttpResponse(
         stream_csv(queryset, **export_options(request.GET)), content_type="text/csv; charset=utf-8"
@@ -82,7 +103,7 @@ def export_response(queryset, request, prefix="register"):
     return response
 
 
-def filtered_organisations(params):
+def filtered_organisations(params: Mapping[str, Any]) -> tuple[QuerySet[Organisation], dict[str, Any]]:
     """The organisations the directory's filters select for these parameters, and the form's errors."""
     filterset = DirectoryFilter(params, queryset=Organisation.objects.all())
     if not filterset.is_valid():
@@ -90,12 +111,12 @@ def filtered_organisations(params):
     return filterset.qs, {}
 
 
-def directory_queryset(request):
+def directory_queryset(request: HttpRequest) -> QuerySet[Organisation]:
     """The organisations the public directory lists for the request's filters (none if they are invalid)."""
     # As the directory does (strict): a bad filter lists nothing rather than everything.
     return filtered_organisations(request.GET)[0]
 
 
-def directory_csv(request):
+def directory_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The public directory's "Download CSV": exactly the organisations its filters select."""
     return export_response(directory_queryset(request), request)
