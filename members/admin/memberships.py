@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +30,7 @@ from members.admin.history import ScopedHistoryAdmin
 from members.admin.mixins import CappedListMixin, CheckedSaveMixin, ScopedForeignKeyMixin, UnaccentSearchMixin
 from members.dates import DatePrecision
 from members.models import Membership, Organisation
+from members.validation import Period, membership_errors, overlap_error, overlaps
 
 MEMBERSHIP_RULES = _(
     "A membership runs from the day joined until the day left; on the day left the member no "
@@ -36,10 +42,75 @@ MEMBERSHIP_RULES = _(
 )
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    """An organisation's membership rows, checked together as well as each against the register.
+
+    Each row's own validation compares it with the register as stored, so two
+    new rows of one federation whose periods overlap would each pass (and the
+    exclusion constraint refuse the save on PostgreSQL). Here the rows about to
+    be saved go through members/validation.py together, and each message goes
+    to the row it concerns.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        forms = self._forms_to_save()
+        if not forms:
+            return
+        instances = [form.instance for form in forms]
+        if self.instance.pk is None:
+            errors = _overlaps_among_new_rows(self.instance, instances)
+        else:
+            errors = membership_errors(instances)
+        for index, field, message in errors:
+            form = forms[index]
+            form.add_error(field if field in form.fields else None, message)
+
+    def _forms_to_save(self) -> list[Any]:
+        # Rows that are unchanged are compared as the register stores them; rows with
+        # errors of their own will not be saved and already say why.
+        return [
+            form
+            for form in self.forms
+            if form.has_changed() and form.is_valid() and not form.cleaned_data.get(DELETION_FIELD_NAME)
+        ]
+
+
+def _overlaps_among_new_rows(
+    organisation: Organisation, memberships: Sequence[Membership]
+) -> list[tuple[int, str, str]]:
+    """Return (index, field, message) for the rows of an organisation being added that overlap.
+
+    membership_errors() finds a member's periods by its id, which an
+    organisation being added has not got yet. Overlap is the only rule its rows
+    can break together: it has no stored periods, and no members to close a
+    cycle with.
+    """
+    periods = [
+        Period(
+            "new",
+            membership.federation_id,
+            membership.joined_on,
+            membership.left_on,
+            membership.joined_precision,
+            membership.left_precision,
+            origin=index,
+        )
+        for index, membership in enumerate(memberships)
+    ]
+    errors = []
+    for later, earlier in overlaps(periods):
+        index = cast(int, later.origin)
+        federation = memberships[index].federation.short_name
+        errors.append((index, "__all__", overlap_error(organisation.short_name, federation, later, earlier)))
+    return errors
+
+
 class MembershipInlineBase(admin.TabularInline):
     """The rows of memberships on an organisation's page (the organisation is the member)."""
 
     model = Membership
+    formset = MembershipFormSet
     fk_name = "member"
     extra = 0
     fields = [
