@@ -43,7 +43,7 @@ def organisations_on_the_synthetic_source_are_synthetic(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0011_organisation_kind_index"),
+        ("members", "0001_squashed_0011"),
     ]
 
     operations = [
