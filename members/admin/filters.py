@@ -97,6 +97,17 @@ def _today() -> datetime.date:
 # Filters of the membership list (each narrows the membership rows).
 
 
+class FieldFilter(admin.SimpleListFilter):
+    """Keeps the rows whose `field` is the value chosen."""
+
+    field: str
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(**{self.field: self.value()})
+        return queryset
+
+
 class MembershipStatusFilter(DefaultChoiceFilter):
     """Current memberships by default: the list a federation's staff works from is who belongs today.
 
@@ -124,7 +135,7 @@ class MembershipStatusFilter(DefaultChoiceFilter):
         return queryset
 
 
-class FederationFilter(admin.SimpleListFilter):
+class FederationFilter(FieldFilter):
     """International and regional federations, the user's own, and the one chosen.
 
     Listing every organisation that has members would put thousands of
@@ -135,6 +146,7 @@ class FederationFilter(admin.SimpleListFilter):
 
     title = _("federation")
     parameter_name = "federation"
+    field = "federation_id"
 
     def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         wanted = Q(kind__in=Organisation.TOP_LEVEL_KINDS)
@@ -145,28 +157,20 @@ class FederationFilter(admin.SimpleListFilter):
         federations = Organisation.objects.filter(wanted).only("name", "acronym").order_by("name")
         return [(str(f.pk), f.short_name) for f in federations]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(federation_id=self.value())
-        return queryset
 
-
-class CategoryFilter(admin.SimpleListFilter):
+class CategoryFilter(FieldFilter):
     title = _("category")
     parameter_name = "category"
+    field = "category"
 
     def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return Membership.Category.choices
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(category=self.value())
-        return queryset
 
-
-class YearJoinedFilter(admin.SimpleListFilter):
+class YearJoinedFilter(FieldFilter):
     title = _("year joined")
     parameter_name = "joined"
+    field = "joined_on__year"
 
     def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         # The range between the first and last years joined: one MIN/MAX instead of a
@@ -176,11 +180,6 @@ class YearJoinedFilter(admin.SimpleListFilter):
             return []
         years = range(span["last"].year, span["first"].year - 1, -1)
         return [(str(year), str(year)) for year in years]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(joined_on__year=self.value())
-        return queryset
 
 
 class RegionFilter(admin.SimpleListFilter):
@@ -200,12 +199,12 @@ class RegionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CountryFilter(admin.SimpleListFilter):
+class CountryFilter(FieldFilter):
     """Only the countries that appear in the register, by their name in the active language."""
 
     title = _("country")
     parameter_name = "country"
-    country_field = "member__country"
+    field = "member__country"
 
     def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         codes = (
@@ -213,24 +212,14 @@ class CountryFilter(admin.SimpleListFilter):
         )
         return sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(**{self.country_field: self.value()})
-        return queryset
 
-
-class MemberKindFilter(admin.SimpleListFilter):
+class MemberKindFilter(FieldFilter):
     title = _("kind")
     parameter_name = "kind"
-    kind_field = "member__kind"
+    field = "member__kind"
 
     def lookups(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> Lookups:
         return Organisation.Kind.choices
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(**{self.kind_field: self.value()})
-        return queryset
 
 
 # Filters of the organisation list.
@@ -320,4 +309,4 @@ class OrganisationRegionFilter(RegionFilter):
 
 
 class OrganisationCountryFilter(CountryFilter):
-    country_field = "country"
+    field = "country"
