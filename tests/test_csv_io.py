@@ -5,8 +5,10 @@ import datetime
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.utils import ConnectionDoesNotExist
 from django.template.defaultfilters import filesizeformat
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -388,10 +390,12 @@ def test_plan_runs_the_same_number_of_queries_for_few_and_many_rows(db, django_a
             *(org_row(slug=f"org-{n}", federation="fed", joined_on="2016-01-01") for n in range(count))
         )
 
-    # organisations by slug, their memberships, and every membership edge for the cycle check
-    with django_assert_num_queries(3):
+    # 1. the organisations by slug; 2. their memberships; 3. the stored periods of the
+    # file's (member, federation) pairs, for the overlap check; 4. the network above
+    # the file's federations, for the cycle check (members/validation.py's two queries).
+    with django_assert_num_queries(4):
         csv_io.plan_import(file_of(3))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         csv_io.plan_import(file_of(40))
 
 
@@ -449,7 +453,7 @@ REJECTIONS = [
         [org_row(slug="member", federation="fed", joined_on="2010-01-01")],
         2,
         "joined_on",
-        "overlaps another one",
+        "two periods of the same membership cannot overlap",
     ),
     (
         "cycle",
@@ -480,6 +484,87 @@ def test_invalid_row_is_rejected_with_its_row_column_and_message_and_nothing_cha
     assert snapshot() == before
 
 
+# Import and Membership.clean() refuse the same membership with the same message
+# (members/validation.py is the one home of the rules).
+
+
+def refusal_by_clean(**fields):
+    """The errors Membership.full_clean() raises for a membership with these fields."""
+    with pytest.raises(ValidationError) as refused:
+        Membership(**fields).full_clean()
+    return refused.value.message_dict
+
+
+def row_of(organisation, **cells):
+    return org_row(slug=organisation.slug, name=organisation.name, kind=organisation.kind, **cells)
+
+
+def test_an_overlap_with_a_stored_period_is_refused_with_the_message_clean_gives(db):
+    federation = FederationFactory(slug="fed", name="Federation", acronym="FED")
+    member = OrganisationFactory(slug="member", name="Member co-op")
+    MembershipFactory(
+        member=member,
+        federation=federation,
+        joined_on=datetime.date(2009, 1, 1),
+        left_on=datetime.date(2012, 1, 1),
+    )
+    plan = csv_io.plan_import(make_file(row_of(member, federation="fed", joined_on="2010-06-01")))
+    [error] = plan.errors
+    assert (error.row, error.column) == (2, "joined_on")
+    expected = refusal_by_clean(member=member, federation=federation, joined_on=datetime.date(2010, 6, 1))
+    assert expected == {"__all__": [error.message]}
+
+
+def test_a_cycle_is_refused_with_the_message_clean_gives(db):
+    federation = FederationFactory(slug="fed", name="Federation", acronym="FED")
+    member = FederationFactory(slug="member", name="Member federation", acronym="")
+    MembershipFactory(member=member, federation=federation)
+    plan = csv_io.plan_import(make_file(row_of(federation, federation="member", joined_on="2017-01-01")))
+    [error] = plan.errors
+    assert (error.row, error.column) == (2, "federation")
+    expected = refusal_by_clean(member=federation, federation=member, joined_on=datetime.date(2017, 1, 1))
+    assert expected == {"federation": [error.message]}
+
+
+def test_an_end_before_the_start_is_refused_with_the_message_clean_gives(db):
+    federation = FederationFactory(slug="fed")
+    member = OrganisationFactory(slug="member")
+    plan = csv_io.plan_import(
+        make_file(row_of(member, federation="fed", joined_on="2017-01-01", left_on="2016-01-01"))
+    )
+    [error] = plan.errors
+    assert (error.row, error.column) == (2, "left_on")
+    expected = refusal_by_clean(
+        member=member,
+        federation=federation,
+        joined_on=datetime.date(2017, 1, 1),
+        left_on=datetime.date(2016, 1, 1),
+    )
+    assert expected == {"left_on": [error.message]}
+
+
+def test_an_overlap_between_two_rows_names_the_other_row_after_the_message_clean_gives(db):
+    federation = FederationFactory(slug="fed", name="Federation", acronym="FED")
+    rows = [
+        org_row(acronym="NEW", federation="fed", joined_on="2010-01-01", left_on="2015-01-01"),
+        org_row(acronym="NEW", federation="fed", joined_on="2014-01-01"),
+    ]
+    plan = csv_io.plan_import(make_file(*rows))
+    [error] = plan.errors
+    assert (error.row, error.column) == (3, "joined_on")
+    # As clean() words it once the organisation the file creates, and row 2, are saved.
+    member = OrganisationFactory(slug="new-coop", name="New Co-op", acronym="NEW")
+    MembershipFactory(
+        member=member,
+        federation=federation,
+        joined_on=datetime.date(2010, 1, 1),
+        left_on=datetime.date(2015, 1, 1),
+    )
+    expected = refusal_by_clean(member=member, federation=federation, joined_on=datetime.date(2014, 1, 1))
+    assert error.message.endswith(" (row 2)")
+    assert expected == {"__all__": [error.message.removesuffix(" (row 2)")]}
+
+
 @pytest.mark.parametrize(
     ("stored", "typed"),
     [
@@ -505,6 +590,26 @@ def test_a_country_name_is_looked_up_folded_as_the_directory_search_folds_it(db)
     plan = csv_io.plan_import(data)
     assert plan.errors == []
     assert [v["country"] for v in plan.organisations_to_create.values()] == ["BE", "CI", "ES"]
+
+
+class ReadsElsewhere:
+    """A router that sends reads to a database that does not exist, and writes to the primary."""
+
+    def db_for_read(self, model, **hints):
+        return "elsewhere"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+
+@override_settings(DATABASE_ROUTERS=[f"{__name__}.ReadsElsewhere"])
+def test_export_reads_the_database_the_router_picks_and_import_checks_read_the_primary(db):
+    FederationFactory(slug="fed")
+    with pytest.raises(ConnectionDoesNotExist):
+        export_text()
+    plan = csv_io.plan_import(make_file(org_row(federation="fed", joined_on="2017-01-01")))
+    assert plan.errors == []
+    assert plan.counts()["memberships_created"] == 1
 
 
 FILE_REJECTIONS = [

@@ -1,41 +1,67 @@
 """Applying an import plan: one transaction of bulk writes, recorded in the change history."""
 
-from django.apps import apps
-from django.db import transaction
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import router, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from members.cache import register_changed
-from members.csv_io.planning import _batched
-from members.models import Membership, Organisation
+from members.csv_io.planning import ImportPlan, batched
+from members.models import Membership, Organisation, TimeStamped
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+BATCH_SIZE = 1000
 
 
-def _history_enabled(model):
-    return apps.is_installed("simple_history") and hasattr(model, "history")
+def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict[str, int]:
+    """Write a valid plan in one transaction with bulk queries; recorded in the history as the user's.
+
+    Return the plan's counts.
+    """
+    if plan.errors:
+        raise ValueError("An import plan with errors cannot be applied.")
+    database = router.db_for_write(Organisation)
+    with transaction.atomic(using=database):
+        created = bulk_create_with_history(
+            [Organisation(**values) for values in plan.organisations_to_create.values()],
+            Organisation,
+            batch_size=BATCH_SIZE,
+            default_user=user,
+        )
+        # bulk_create_with_history hands the objects back with their ids on every database.
+        ids = {organisation.slug: organisation.pk for organisation in created}
+        _update(Organisation, plan.organisations_to_update, user, database)
+        needed = {
+            slug for member, federation, _v in plan.memberships_to_create for slug in (member, federation)
+        }
+        stored = Organisation.objects.using(database)
+        for batch in batched(needed - set(ids), database):
+            ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
+        memberships = [
+            Membership(member_id=ids[member], federation_id=ids[federation], **values)
+            for member, federation, values in plan.memberships_to_create
+        ]
+        bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
+        _update(Membership, plan.memberships_to_update, user, database)
+        # Bulk writes send no save signals: tell the figures cache the register changed.
+        register_changed()
+    return plan.counts()
 
 
-def _bulk_create(model, objects, user):
-    if _history_enabled(model):
-        from simple_history.utils import bulk_create_with_history  # the history app is optional
-
-        return bulk_create_with_history(objects, model, batch_size=1000, default_user=user)
-    return model.objects.bulk_create(objects, batch_size=1000)
-
-
-def _bulk_update(model, objects, fields, user):
-    if not objects:
+def _update(
+    model: type[TimeStamped], changes: dict[int, dict[str, Any]], user: AbstractBaseUser | None, database: str
+) -> None:
+    """Write the changed fields of these rows (pk -> changed values), stamped as updated now."""
+    if not changes:
         return
-    if _history_enabled(model):
-        from simple_history.utils import bulk_update_with_history  # the history app is optional
-
-        bulk_update_with_history(objects, model, fields, batch_size=1000, default_user=user)
-    else:
-        model.objects.bulk_update(objects, fields, batch_size=1000)
-
-
-def _load_for_update(model, changes):
-    objects = {}
-    for batch in _batched(changes):
-        objects.update(model.objects.in_bulk(batch))
+    objects: dict[Any, TimeStamped] = {}
+    for batch in batched(changes, database):
+        objects.update(model._default_manager.using(database).in_bulk(batch))
     now = timezone.now()
     fields = {"updated_at"}
     for pk, changed in changes.items():
@@ -44,36 +70,6 @@ def _load_for_update(model, changes):
             setattr(obj, name, value)
         obj.updated_at = now
         fields |= set(changed)
-    return list(objects.values()), sorted(fields)
-
-
-@transaction.atomic
-def apply_import(plan, user=None):
-    """Write a valid plan in one transaction with bulk queries; recorded in the history as the user's."""
-    if plan.errors:
-        raise ValueError("An import plan with errors cannot be applied.")
-    created = _bulk_create(
-        Organisation, [Organisation(**values) for values in plan.organisations_to_create.values()], user
+    bulk_update_with_history(
+        list(objects.values()), model, sorted(fields), batch_size=BATCH_SIZE, default_user=user
     )
-    ids = {organisation.slug: organisation.pk for organisation in created}
-    if any(pk is None for pk in ids.values()):
-        ids = dict(Organisation.objects.filter(slug__in=list(ids)).values_list("slug", "id"))
-    objects, fields = _load_for_update(Organisation, plan.organisations_to_update)
-    _bulk_update(Organisation, objects, fields, user)
-    needed = {s for s, f, _v in plan.memberships_to_create} | {f for s, f, _v in plan.memberships_to_create}
-    missing = needed - set(ids)
-    for batch in _batched(missing):
-        ids.update(Organisation.objects.filter(slug__in=batch).values_list("slug", "id"))
-    _bulk_create(
-        Membership,
-        [
-            Membership(member_id=ids[member], federation_id=ids[federation], **values)
-            for member, federation, values in plan.memberships_to_create
-        ],
-        user,
-    )
-    objects, fields = _load_for_update(Membership, plan.memberships_to_update)
-    _bulk_update(Membership, objects, fields, user)
-    # Bulk writes send no save signals: tell the figures cache the register changed.
-    register_changed()
-    return plan.counts()

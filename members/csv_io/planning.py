@@ -1,42 +1,61 @@
-"""The import plan: the parsed rows checked against each other and the register, nothing written."""
+"""The import plan: the parsed rows checked against each other and the register, nothing written.
 
-import csv
+plan_import() reads a whole file and returns an ImportPlan: what would be
+created, updated or left alone, with each difference, or every error. The
+membership rules (not a member of itself, ending after it starts, no
+overlapping periods, no cycle) are members/validation.py's, so the import
+refuses what `Membership.clean()` and the admin refuse, with the same
+message. What is checked is read from the primary database, as what may be
+saved always is.
+"""
+
+from __future__ import annotations
+
 import datetime
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
+from typing import Any, TypeVar, cast
 
-from django.db import connection
+from django.db import connections, router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.csv_io.columns import (
     BY_HEADER,
-    COLUMNS,
-    DECLARATION,
+    DECLARATION_COLUMNS,
     HEADERS,
     MEMBERSHIP_COLUMNS,
     ORGANISATION_COLUMNS,
+    Column,
 )
-from members.csv_io.parsing import (
-    _LINE,
-    RowError,
-    _check_header,
-    _parse_rows,
-    decode,
-    max_import_bytes,
-    sniff_delimiter,
-    too_large_error,
-)
+from members.csv_io.parsing import Row, RowError, read_file, row_label
 from members.dates import DatePrecision, start_of_period
 from members.models import Membership, Organisation
+from members.validation import (
+    Node,
+    Period,
+    cycle_error,
+    cycles,
+    dates_error,
+    overlap_error,
+    overlaps,
+    self_membership_error,
+    stored_periods,
+)
 
-# Slugs per IN (...) lookup, at most: fewer round trips, bounded query size.
+# Keys per IN (...) lookup, at most: fewer round trips, bounded query size.
 LOOKUP_BATCH = 10_000
+MEMBERSHIP_FIELDS = ["category", "joined_on", "joined_precision", "left_on", "left_precision"]
+
+T = TypeVar("T")
+# The stored memberships of the file's organisations by (member id, federation id, joined_on).
+StoredMemberships = dict[tuple[Node, Node, datetime.date], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Change:
+    """One difference an import would make: the column, the value before and the value after."""
+
     column: str
     old: str
     new: str
@@ -62,13 +81,13 @@ class PlannedRow:
     changes: list[Change] = field(default_factory=list)
 
     @property
-    def action(self):
+    def action(self) -> str:
         actions = {self.organisation_action, self.membership_action}
         return CREATE if CREATE in actions else UPDATE if UPDATE in actions else UNCHANGED
 
     @property
-    def action_label(self):
-        return ACTION_LABELS[self.action]
+    def action_label(self) -> str:
+        return str(ACTION_LABELS[self.action])
 
 
 @dataclass
@@ -77,19 +96,23 @@ class ImportPlan:
 
     rows: list[PlannedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    organisations_to_create: dict = field(default_factory=dict)  # slug -> field values
-    organisations_to_update: dict = field(default_factory=dict)  # pk -> changed field values
-    memberships_to_create: list = field(default_factory=list)  # (member slug, federation slug, values)
-    memberships_to_update: dict = field(default_factory=dict)  # pk -> changed field values
+    # slug -> field values
+    organisations_to_create: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # pk -> changed field values
+    organisations_to_update: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (member slug, federation slug, field values)
+    memberships_to_create: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # pk -> changed field values
+    memberships_to_update: dict[int, dict[str, Any]] = field(default_factory=dict)
     unchanged_organisations: int = 0
     unchanged_memberships: int = 0
 
     @property
-    def is_valid(self):
+    def is_valid(self) -> bool:
         return not self.errors
 
     @property
-    def has_changes(self):
+    def has_changes(self) -> bool:
         return bool(
             self.organisations_to_create
             or self.organisations_to_update
@@ -97,7 +120,8 @@ class ImportPlan:
             or self.memberships_to_update
         )
 
-    def counts(self):
+    def counts(self) -> dict[str, int]:
+        """Return how many organisations and memberships the plan creates, updates and leaves alone."""
         return {
             "organisations_created": len(self.organisations_to_create),
             "organisations_updated": len(self.organisations_to_update),
@@ -108,57 +132,33 @@ class ImportPlan:
         }
 
 
-def plan_import(data):
+def plan_import(data: bytes) -> ImportPlan:
     """Read and check a whole file (bytes) against the register; write nothing."""
-    plan = ImportPlan()
-    limit = max_import_bytes()
-    if len(data) > limit:
-        plan.errors.append(too_large_error(len(data)))
+    parsed = read_file(data)
+    plan = ImportPlan(errors=parsed.errors)
+    if not parsed.readable:
         return plan
-    try:
-        text = decode(data)
-    except ValueError as error:
-        plan.errors.append(RowError(None, "", str(error)))
-        return plan
-    # Lines read lazily, split on "\n" only (as csv expects with newline=""):
-    # a StringIO would hold a second, wider copy of the whole file.
-    lines = (match.group() for match in _LINE.finditer(text))
-    reader = csv.reader(lines, delimiter=sniff_delimiter(text))
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        headers = _check_header(header, plan)
-        if plan.errors:
-            return plan
-        rows = _parse_rows(reader, headers, plan)
-    except csv.Error as error:
-        plan.errors.append(
-            RowError(reader.line_num, "", _("The file is not valid CSV: %(error)s") % {"error": error})
-        )
-        return plan
-    if not rows and not plan.errors:
-        plan.errors.append(RowError(None, "", _("The file has a header but no rows.")))
-    planner = _Planner(plan, rows, set(headers))
+    planner = _Planner(plan, parsed.rows, parsed.columns)
     if plan.errors:
         # Still name unknown federations, so that one round of corrections fixes them all.
         planner.check_references()
-        plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
-        return plan
-    planner.run()
-    if plan.errors:
-        plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
+    else:
+        planner.run()
+    plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
     return plan
 
 
-def _batched(items, size=None):
+def batched(items: Iterable[T], database: str) -> Iterator[list[T]]:
+    """Yield the items in lists as long as one IN (...) of the database takes."""
     # SQLite caps the parameters of one query; PostgreSQL takes large IN lists.
-    limit = connection.features.max_query_params
-    size = size or (min(limit - 1, LOOKUP_BATCH) if limit else LOOKUP_BATCH)
+    limit = connections[database].features.max_query_params
+    size = min(limit - 1, LOOKUP_BATCH) if limit else LOOKUP_BATCH
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _display(column, value):
+def _display(value: Any) -> str:
     if value is None or value == "" or value == []:
         return ""
     if isinstance(value, list):
@@ -168,27 +168,48 @@ def _display(column, value):
     return str(value)
 
 
+def _empty(column: Column) -> Any:
+    return [] if column.field == "countries_of_operation" else ""
+
+
+def _changes(columns: Iterable[Column], old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
+    """Return the differences `new` makes in these columns: from `old`, or from nothing when it is None."""
+    if old is None:
+        return [Change(c.header, "", _display(new.get(c.field))) for c in columns if new.get(c.field)]
+    return [
+        Change(c.header, _display(old[c.field]), _display(new[c.field])) for c in columns if c.field in new
+    ]
+
+
+def _row_of(period: Period) -> Row:
+    # The planner puts its row in each period it makes; stored periods are never refused.
+    return cast(Row, period.origin)
+
+
 class _Planner:
     """Checks parsed rows against each other and the register, and fills in the plan."""
 
-    def __init__(self, plan, rows, present):
+    def __init__(self, plan: ImportPlan, rows: list[Row], present: set[str]) -> None:
         self.plan = plan
         self.rows = rows
         self.present = present
-        self.existing = {}  # slug -> organisation values
-        self.first_row_of = {}  # slug -> first _Row describing it
+        # What may be saved is decided on the primary, never on a replica that may lag.
+        self.database = router.db_for_write(Organisation)
+        self.existing: dict[str, dict[str, Any]] = {}  # slug -> stored organisation's values
+        self.short_names: dict[Node, str] = {}  # id -> stored organisation's acronym, or else name
+        self.first_row_of: dict[str, Row] = {}  # slug -> first row describing it
 
-    def error(self, row, column, message):
+    def error(self, row: Row, column: str, message: str) -> None:
         self.plan.errors.append(RowError(row.number, column, message))
 
-    def check_references(self):
+    def check_references(self) -> None:
         for row in self.rows:
             if row.values.get("slug") is not None:
                 self.first_row_of.setdefault(row.values["slug"], row)
         self._load_organisations()
         self._check_federations()
 
-    def run(self):
+    def run(self) -> None:
         self._check_membership_cells()
         self._check_same_organisation()
         self._load_organisations()
@@ -198,7 +219,9 @@ class _Planner:
         self._plan_organisations()
         self._plan_memberships()
 
-    def _check_membership_cells(self):
+    # Each row alone, and rows against each other
+
+    def _check_membership_cells(self) -> None:
         for row in self.rows:
             values = row.values
             if values.get("federation") is None:
@@ -210,28 +233,21 @@ class _Planner:
                 continue
             if values.get("joined_on") is None and "joined_on" in self.present:
                 self.error(row, "joined_on", _("A membership needs the date it started."))
-            if values["federation"] == values.get("slug"):
-                self.error(row, "federation", _("An organisation cannot be a member of itself."))
+            message = self_membership_error(values.get("slug"), values["federation"])
+            if message:
+                self.error(row, "federation", message)
             if values.get("left_on") is None and values.get("left_precision") is not None:
                 self.error(row, "left_precision", _("A precision is given for a date that is not there."))
 
-    def _check_same_organisation(self):
-        keys = {}
+    def _check_same_organisation(self) -> None:
+        keys: dict[tuple[Any, ...], Row] = {}
         for row in self.rows:
             slug = row.values.get("slug")
             if slug is None:
                 continue
             first = self.first_row_of.setdefault(slug, row)
             if first is not row:
-                for column in (*ORGANISATION_COLUMNS, *(c for c in COLUMNS if c.model == DECLARATION)):
-                    header = column.header
-                    if header in self.present and row.values.get(header) != first.values.get(header):
-                        self.error(
-                            row,
-                            header,
-                            _("Differs from row %(row)d, which describes the same organisation.")
-                            % {"row": first.number},
-                        )
+                self._check_same_description(row, first)
             joined = row.values.get("joined_on")
             if joined is not None:
                 joined = start_of_period(joined, row.values.get("joined_precision") or DatePrecision.DAY)
@@ -241,19 +257,34 @@ class _Planner:
             else:
                 keys[key] = row
 
-    def _load_organisations(self):
+    def _check_same_description(self, row: Row, first: Row) -> None:
+        for column in (*ORGANISATION_COLUMNS, *DECLARATION_COLUMNS):
+            header = column.header
+            if header in self.present and row.values.get(header) != first.values.get(header):
+                self.error(
+                    row,
+                    header,
+                    _("Differs from row %(row)d, which describes the same organisation.")
+                    % {"row": first.number},
+                )
+
+    # Against the register
+
+    def _load_organisations(self) -> None:
         slugs = set(self.first_row_of) | {
             r.values["federation"] for r in self.rows if r.values.get("federation")
         }
         names = ["id", *(c.field for c in ORGANISATION_COLUMNS)]
-        for batch in _batched(slugs):
-            for values in Organisation.objects.filter(slug__in=batch).values(*names):
+        stored = Organisation.objects.using(self.database)
+        for batch in batched(slugs, self.database):
+            for values in stored.filter(slug__in=batch).values(*names):
                 values["countries_of_operation"] = [
                     c for c in values["countries_of_operation"].split(",") if c
                 ]
                 self.existing[values["slug"]] = values
+                self.short_names[values["id"]] = values["acronym"] or values["name"]
 
-    def _check_federations(self):
+    def _check_federations(self) -> None:
         for row in self.rows:
             federation = row.values.get("federation")
             if federation and federation not in self.existing and federation not in self.first_row_of:
@@ -267,36 +298,8 @@ class _Planner:
                     % {"slug": federation},
                 )
 
-    def _plan_organisations(self):
-        planned = {}
-        for slug, row in self.first_row_of.items():
-            new = {
-                c.field: row.values[c.header] if row.values.get(c.header) is not None else _empty(c)
-                for c in ORGANISATION_COLUMNS
-                if c.header in self.present
-            }
-            old = self.existing.get(slug)
-            if old is None:
-                self.plan.organisations_to_create[slug] = new
-                changes = [
-                    Change(c.header, "", _display(c, new.get(c.field)))
-                    for c in ORGANISATION_COLUMNS
-                    if new.get(c.field)
-                ]
-                planned[slug] = (CREATE, changes)
-                continue
-            changed = {name: value for name, value in new.items() if old[name] != value}
-            if changed:
-                self.plan.organisations_to_update[old["id"]] = changed
-                changes = [
-                    Change(c.header, _display(c, old[c.field]), _display(c, changed[c.field]))
-                    for c in ORGANISATION_COLUMNS
-                    if c.field in changed
-                ]
-                planned[slug] = (UPDATE, changes)
-            else:
-                self.plan.unchanged_organisations += 1
-                planned[slug] = (UNCHANGED, [])
+    def _plan_organisations(self) -> None:
+        planned = {slug: self._plan_organisation(slug, row) for slug, row in self.first_row_of.items()}
         for row in self.rows:
             slug = row.values["slug"]
             planned_row = PlannedRow(row.number, slug, row.values.get("federation") or "")
@@ -304,158 +307,122 @@ class _Planner:
                 planned_row.organisation_action, planned_row.changes = planned[slug]
             self.plan.rows.append(planned_row)
 
-    def _plan_memberships(self):
-        ids = {slug: values["id"] for slug, values in self.existing.items()}
-        member_ids = [ids[slug] for slug in self.first_row_of if slug in ids]
-        fields = [
-            "id",
-            "member_id",
-            "federation_id",
-            "category",
-            "joined_on",
-            "joined_precision",
-            "left_on",
-            "left_precision",
-        ]
-        periods = defaultdict(list)  # (member, federation) -> [(joined, left, row or None, pk)]
-        existing = {}
-        for batch in _batched(member_ids):
-            for values in Membership.objects.filter(member_id__in=batch).values(*fields):
-                existing[(values["member_id"], values["federation_id"], values["joined_on"])] = values
-        slug_of = {values["id"]: slug for slug, values in self.existing.items()}
-        matched = set()
+    def _plan_organisation(self, slug: str, row: Row) -> tuple[str, list[Change]]:
+        new = {
+            c.field: row.values[c.header] if row.values.get(c.header) is not None else _empty(c)
+            for c in ORGANISATION_COLUMNS
+            if c.header in self.present
+        }
+        old = self.existing.get(slug)
+        if old is None:
+            self.plan.organisations_to_create[slug] = new
+            return CREATE, _changes(ORGANISATION_COLUMNS, None, new)
+        changed = {name: value for name, value in new.items() if old[name] != value}
+        if not changed:
+            self.plan.unchanged_organisations += 1
+            return UNCHANGED, []
+        self.plan.organisations_to_update[old["id"]] = changed
+        return UPDATE, _changes(ORGANISATION_COLUMNS, old, changed)
 
-        def node(slug):
-            # Existing organisations are known by id, new ones by slug.
-            return ids.get(slug, slug)
+    # Memberships: each is a Period for members/validation.py's checks
 
-        new_edges = []
+    def _node(self, slug: str) -> Node:
+        # Organisations in the register are known by id, those the file creates by slug.
+        stored = self.existing.get(slug)
+        return stored["id"] if stored else slug
+
+    def _short_name(self, node: Node) -> str:
+        """The organisation's name as Membership.clean() gives it: its acronym, or else its name."""
+        if isinstance(node, str):  # created by the file: as its row gives it
+            values = self.first_row_of[node].values
+            return values.get("acronym") or values["name"]
+        return self.short_names[node]
+
+    def _plan_memberships(self) -> None:
+        stored = self._load_memberships()
+        periods = []
         for row, planned_row in zip(self.rows, self.plan.rows, strict=True):
-            values = row.values
-            federation = values.get("federation")
-            if not federation:
-                continue
-            joined_precision = values.get("joined_precision") or DatePrecision.DAY
-            joined = start_of_period(values["joined_on"], joined_precision)
-            key = (node(values["slug"]), node(federation), joined)
-            old = existing.get(key)
-            left_precision = values.get("left_precision") or (
-                old["left_precision"] if old else DatePrecision.DAY
+            if row.values.get("federation"):
+                period = self._plan_membership(row, planned_row, stored)
+                if period is not None:
+                    periods.append(period)
+        self._check_overlaps(periods)
+        self._check_cycles([period for period in periods if period.pk is None])
+
+    def _load_memberships(self) -> StoredMemberships:
+        member_ids = [self.existing[slug]["id"] for slug in self.first_row_of if slug in self.existing]
+        stored = Membership.objects.using(self.database)
+        memberships = {}
+        for batch in batched(member_ids, self.database):
+            rows = stored.filter(member_id__in=batch).values(
+                "id", "member_id", "federation_id", *MEMBERSHIP_FIELDS
             )
-            left = start_of_period(values.get("left_on"), left_precision)
-            new = {
-                "category": values.get("category") or Membership.Category.FULL,
-                "joined_on": joined,
-                "joined_precision": joined_precision,
-                "left_on": left,
-                "left_precision": left_precision,
-            }
-            if left is not None and left <= joined:
-                self.error(row, "left_on", _("A membership must end after the day it starts."))
-            periods[key[:2]].append((joined, left, row, old["id"] if old else None))
-            if old is None:
-                new_edges.append((key[0], key[1], row))
-                self.plan.memberships_to_create.append((values["slug"], federation, new))
-                planned_row.membership_action = CREATE
-                planned_row.changes += [
-                    Change(c.header, "", _display(c, new.get(c.field)))
-                    for c in MEMBERSHIP_COLUMNS[1:]
-                    if new.get(c.field) and (c.field != "left_precision" or left is not None)
-                ]
-                continue
-            matched.add(old["id"])
-            changed = {name: value for name, value in new.items() if old[name] != value}
-            if "left_on" not in changed and new["left_on"] is None:
-                changed.pop("left_precision", None)
-            if changed:
-                self.plan.memberships_to_update[old["id"]] = changed
-                planned_row.membership_action = UPDATE
-                planned_row.changes += [
-                    Change(c.header, _display(c, old[c.field]), _display(c, changed[c.field]))
-                    for c in MEMBERSHIP_COLUMNS
-                    if c.field in changed
-                ]
-            else:
-                self.plan.unchanged_memberships += 1
-                planned_row.membership_action = UNCHANGED
-        for values in existing.values():
-            if values["id"] not in matched:
-                key = (values["member_id"], values["federation_id"])
-                periods[key].append((values["joined_on"], values["left_on"], None, values["id"]))
-        self._check_overlaps(periods, slug_of)
-        self._check_cycles(new_edges)
+            for values in rows:
+                memberships[(values["member_id"], values["federation_id"], values["joined_on"])] = values
+        return memberships
 
-    def _check_overlaps(self, periods, slug_of):
-        for pair, spans in periods.items():
-            if len(spans) < 2:
-                continue
-            spans.sort(key=lambda span: span[0])
-            for before, after in pairwise(spans):
-                if before[1] is not None and before[1] <= after[0]:
-                    continue
-                row = after[2] or before[2]
-                other = before if row is after[2] else after
-                if row is None:
-                    continue
-                where = _("row %(row)d") % {"row": other[2].number} if other[2] else _("the register")
-                self.error(
-                    row,
-                    "joined_on",
-                    _(
-                        "This period of %(member)s in %(federation)s overlaps another one, from %(joined)s, "
-                        "in %(where)s; two periods of the same membership cannot overlap."
-                    )
-                    % {
-                        "member": slug_of.get(pair[0], pair[0]),
-                        "federation": slug_of.get(pair[1], pair[1]),
-                        "joined": other[0].isoformat(),
-                        "where": where,
-                    },
-                )
+    def _plan_membership(self, row: Row, planned_row: PlannedRow, stored: StoredMemberships) -> Period | None:
+        """Plan the row's membership; return its period, or None if its dates are refused."""
+        values = row.values
+        joined_precision = values.get("joined_precision") or DatePrecision.DAY
+        joined = start_of_period(values["joined_on"], joined_precision)
+        member, federation = self._node(values["slug"]), self._node(values["federation"])
+        old = stored.get((member, federation, joined))
+        left_precision = values.get("left_precision") or (old["left_precision"] if old else DatePrecision.DAY)
+        left = start_of_period(values.get("left_on"), left_precision)
+        new = {
+            "category": values.get("category") or Membership.Category.FULL,
+            "joined_on": joined,
+            "joined_precision": joined_precision,
+            "left_on": left,
+            "left_precision": left_precision,
+        }
+        if old is None:
+            self.plan.memberships_to_create.append((values["slug"], values["federation"], new))
+            planned_row.membership_action = CREATE
+            # The precision of a date that is not there says nothing.
+            shown = new if left is not None else {k: v for k, v in new.items() if k != "left_precision"}
+            planned_row.changes += _changes(MEMBERSHIP_COLUMNS[1:], None, shown)
+        else:
+            planned_row.membership_action = self._plan_update(old, new, planned_row)
+        message = dates_error(joined, left)
+        if message:
+            self.error(row, "left_on", message)
+            return None
+        pk = old["id"] if old else None
+        return Period(member, federation, joined, left, joined_precision, left_precision, pk, origin=row)
 
-    def _check_cycles(self, new_edges):
-        if not new_edges:
-            return
-        graph = defaultdict(set)
-        for member, federation in Membership.objects.values_list("member_id", "federation_id").iterator():
-            graph[member].add(federation)
-        for member, federation, _row in new_edges:
-            graph[member].add(federation)
-        on_cycle = _nodes_on_cycles(graph)
-        for member, federation, row in new_edges:
-            if member in on_cycle and federation in on_cycle:
-                self.error(
-                    row,
-                    "federation",
-                    _(
-                        "%(member)s cannot join %(federation)s: %(federation)s is already a member of "
-                        "%(member)s, directly or through other federations."
-                    )
-                    % {"member": row.values["slug"], "federation": row.values["federation"]},
-                )
+    def _plan_update(self, old: dict[str, Any], new: dict[str, Any], planned_row: PlannedRow) -> str:
+        changed = {name: value for name, value in new.items() if old[name] != value}
+        if "left_on" not in changed and new["left_on"] is None:
+            changed.pop("left_precision", None)
+        if not changed:
+            self.plan.unchanged_memberships += 1
+            return UNCHANGED
+        self.plan.memberships_to_update[old["id"]] = changed
+        planned_row.changes += _changes(MEMBERSHIP_COLUMNS, old, changed)
+        return UPDATE
 
+    def _check_overlaps(self, periods: list[Period]) -> None:
+        pairs = {
+            (p.member, p.federation)
+            for p in periods
+            if isinstance(p.member, int) and isinstance(p.federation, int)
+        }
+        # The stored periods the file gives again are replaced by the file's version.
+        given = {p.pk for p in periods if p.pk is not None}
+        stored = [p for p in stored_periods(pairs) if p.pk not in given]
+        for later, earlier in overlaps([*periods, *stored]):
+            # The error goes to the file's period; a stored one is what it clashes with.
+            period, clash = (earlier, later) if later.stored else (later, earlier)
+            message = overlap_error(
+                self._short_name(period.member), self._short_name(period.federation), period, clash
+            )
+            if isinstance(clash.origin, Row):  # another row of the file
+                message = f"{message} ({row_label(clash.origin.number)})"
+            self.error(_row_of(period), "joined_on", message)
 
-def _empty(column):
-    return [] if column.field == "countries_of_operation" else ""
-
-
-def _nodes_on_cycles(graph):
-    """The nodes that lie on a cycle, or between two: peel off sources, then sinks (Kahn's algorithm)."""
-    nodes = set(graph) | {target for targets in graph.values() for target in targets}
-    reverse = defaultdict(set)
-    for source, targets in graph.items():
-        for target in targets:
-            reverse[target].add(source)
-    remaining = set(nodes)
-    for forward, backward in ((graph, reverse), (reverse, graph)):
-        degree = {n: len(backward[n] & remaining) for n in remaining}
-        queue = [n for n, d in degree.items() if d == 0]
-        while queue:
-            current = queue.pop()
-            remaining.discard(current)
-            for nxt in forward.get(current, ()):
-                if nxt in remaining:
-                    degree[nxt] -= 1
-                    if degree[nxt] == 0:
-                        queue.append(nxt)
-    return remaining
+    def _check_cycles(self, created: list[Period]) -> None:
+        for period in cycles(created):
+            message = cycle_error(self._short_name(period.member), self._short_name(period.federation))
+            self.error(_row_of(period), "federation", message)
