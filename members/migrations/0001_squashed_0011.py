@@ -131,6 +131,11 @@ def seed_regions(apps, schema_editor):
 def unseed_regions(apps, schema_editor):
     apps.get_model("members", "CountryRegion").objects.all().delete()
     apps.get_model("members", "Region").objects.filter(slug__in=REGIONS).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # Check the deleted rows' foreign keys now: going back, the tables are dropped
+        # next in the same transaction (0003 had one of its own), and PostgreSQL refuses
+        # to drop a table with deferred constraint checks pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 # 0006 — The three staff roles as groups, and accent-insensitive admin search on PostgreSQL.
