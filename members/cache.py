@@ -28,9 +28,11 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone, translation
@@ -97,24 +99,42 @@ def _new_version() -> None:
         logger.error("Cache unavailable: cached figures and pages were not outdated", exc_info=True)
 
 
+def get_or_compute(
+    store: BaseCache,
+    key: str,
+    compute: Callable[[], R],
+    *,
+    what: str,
+    keep: Callable[[R], bool] | None = None,
+) -> R:
+    """Return the value cached under the key, else compute it and store it (when `keep` allows).
+
+    A cache that cannot be reached is passed by: the value is computed, as if
+    nothing were cached, and the failure logged naming `what` was asked for.
+    """
+    try:
+        value = store.get(key)
+    except Exception:  # an unreachable or full cache must not take the site down
+        logger.warning("Cache unavailable; computing %s", what, exc_info=True)
+        return compute()
+    if value is not None:
+        return value
+    value = compute()
+    if keep is None or keep(value):
+        try:
+            store.set(key, value, timeout())
+        except Exception:
+            logger.warning("Cache unavailable; %s not stored", what, exc_info=True)
+    return value
+
+
 def cached(function: Callable[P, R]) -> Callable[P, R]:
     """Wrap a stats function so its result is cached per register version and arguments."""
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         key = _key(function.__name__, args, kwargs)
-        try:
-            result = cache.get(key)
-        except Exception:
-            logger.warning("Cache unavailable; computing %s", function.__name__, exc_info=True)
-            return function(*args, **kwargs)
-        if result is None:
-            result = function(*args, **kwargs)
-            try:
-                cache.set(key, result, timeout())
-            except Exception:
-                logger.warning("Cache unavailable; %s not stored", function.__name__, exc_info=True)
-        return result
+        return get_or_compute(cache, key, lambda: function(*args, **kwargs), what=function.__name__)
 
     return wrapper
 
@@ -148,14 +168,15 @@ growth = cached(stats.growth)
 
 @receiver(post_save)
 @receiver(post_delete)
-def _record_saved_or_deleted(sender: type, **kwargs: Any) -> None:
+def _record_saved_or_deleted(sender: type[Model], **kwargs: Any) -> None:
     # Any record of the register, not the history rows django-simple-history writes.
-    if sender._meta.app_label == "members" and not sender._meta.model_name.startswith("historical"):
+    meta = sender._meta
+    if meta.app_label == "members" and not (meta.model_name or "").startswith("historical"):
         register_changed()
 
 
 @receiver(m2m_changed, sender=Organisation.sectors.through)
-def _sectors_changed(sender: type, **kwargs: Any) -> None:
+def _sectors_changed(sender: type[Model], **kwargs: Any) -> None:
     register_changed()
 
 

@@ -96,10 +96,10 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     what the computed figures are compared with.
     """
     connection = reading_connection()
-    day = connection.ops.adapt_datefield_value(day)
+    on = connection.ops.adapt_datefield_value(day)
     declarations = DeclaredFigures._meta.db_table
-    roots, roots_params = _roots(federation_ids, day)
-    step, step_params = _members_of_reached(day, connection.vendor)
+    roots, roots_params = _roots(federation_ids, on)
+    step, step_params = _members_of_reached(on, connection.vendor)
 
     def covered(figure: str) -> str:
         return (
@@ -148,7 +148,7 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
             LEFT JOIN latest l ON l.organisation_id = g.organisation_id
         )
     """  # noqa: S608
-    return sql, [day, *roots_params, *step_params]
+    return sql, [on, *roots_params, *step_params]
 
 
 def nearest_sql(federation_ids: list[int], day: datetime.date) -> SQL:
@@ -159,10 +159,10 @@ def nearest_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     organisations must loop) ends the recursion even if bad data ever held a cycle.
     """
     connection = reading_connection()
-    day = connection.ops.adapt_datefield_value(day)
+    on = connection.ops.adapt_datefield_value(day)
     organisations = Organisation._meta.db_table
-    roots, roots_params = _roots(federation_ids, day)
-    step, step_params = _members_of_reached(day, connection.vendor)
+    roots, roots_params = _roots(federation_ids, on)
+    step, step_params = _members_of_reached(on, connection.vendor)
     sql = f"""
         WITH RECURSIVE reach(root_id, organisation_id, depth) AS (
             SELECT federation_id, member_id, 1 FROM ({roots}) direct

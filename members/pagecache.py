@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,11 +19,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import DEFAULT_DB_ALIAS, router
 from django.http import HttpRequest, HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 from django.utils import timezone, translation
 from django.views.decorators.http import condition
 
-from members.cache import timeout, version
+from members.cache import get_or_compute, version
+from members.models import Organisation
 
 # Readers' pages live in their own cache (settings.CACHES["pages"]), so that
 # many different addresses can push out other pages but never the figures.
@@ -32,8 +34,6 @@ PAGES = "pages"
 # With a read replica, a page rendered this soon after a change may come from
 # a replica that has not caught up yet: it is served but not stored.
 REPLICA_GRACE = 10
-
-logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponseBase]
 
@@ -75,7 +75,7 @@ def cached_page(view: View, params: tuple[str, ...] | list[str] = ()) -> View:
     day, and the page is rendered afresh. If the cache fails, the page is
     rendered as if nothing were cached.
     """
-    params = frozenset(params)
+    reads = frozenset(params)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -84,35 +84,29 @@ def cached_page(view: View, params: tuple[str, ...] | list[str] = ()) -> View:
             # In development, a template just edited shows at once.
             or settings.DEBUG
             or settings.SESSION_COOKIE_NAME in request.COOKIES
-            or not params.issuperset(request.GET.keys())
+            or not reads.issuperset(request.GET.keys())
         ):
             return view(request, *args, **kwargs)
         pages = caches[PAGES]
         _forget_outdated_pages(pages)
-        key = _page_key(request)
-        try:
-            response = pages.get(key)
-        except Exception:  # an unreachable or full cache must not take the page down
-            logger.warning("Page cache unavailable; rendering %s", request.path, exc_info=True)
-            return view(request, *args, **kwargs)
-        if response is not None:
+
+        def render() -> HttpResponseBase:
+            response = view(request, *args, **kwargs)
+            if isinstance(response, SimpleTemplateResponse):
+                response.render()  # a TemplateResponse pickles only once rendered
             return response
-        response = view(request, *args, **kwargs)
-        if callable(getattr(response, "render", None)):
-            response = response.render()  # a TemplateResponse pickles only once rendered
-        if (
-            response.status_code == 200
-            and not response.streaming
-            and not response.cookies
-            # get_token() marks a page that holds a CSRF token.
-            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-            and not _replica_may_lag()
-        ):
-            try:
-                pages.set(key, response, timeout())
-            except Exception:
-                logger.warning("Page cache unavailable; %s not stored", request.path, exc_info=True)
-        return response
+
+        def shareable(response: HttpResponseBase) -> bool:
+            return (
+                response.status_code == 200
+                and not response.streaming
+                and not response.cookies
+                # get_token() marks a page that holds a CSRF token.
+                and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+                and not _replica_may_lag()
+            )
+
+        return get_or_compute(pages, _page_key(request), render, what=request.path, keep=shareable)
 
     return wrapper
 
@@ -151,4 +145,7 @@ def _forget_outdated_pages(pages: BaseCache) -> None:
 
 
 def _replica_may_lag() -> bool:
-    return "replica" in settings.DATABASES and time.time() - version()[1] < REPLICA_GRACE
+    # The page was read from a replica (the router sends readers elsewhere than the
+    # primary) and the register changed a moment ago: the replica may not have caught up.
+    reads_replica = router.db_for_read(Organisation) != DEFAULT_DB_ALIAS
+    return reads_replica and time.time() - version()[1] < REPLICA_GRACE

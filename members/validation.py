@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -255,20 +255,23 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
     if not periods:
         return errors
     changing = [m.pk for m in memberships if m.pk]
-    for period in cycles([p for p in periods if p.member != p.federation], excluding=changing):
+
+    def error(period: Period, field: str, message: Callable[[str, str], str]) -> None:
+        assert isinstance(period.origin, int)  # noqa: S101 - the index given above
         membership = memberships[period.origin]
         errors.append(
-            (
-                period.origin,
-                "federation",
-                cycle_error(membership.member.short_name, membership.federation.short_name),
-            )
+            (period.origin, field, message(membership.member.short_name, membership.federation.short_name))
         )
-    stored = stored_periods({(p.member, p.federation) for p in periods}, excluding=changing)
-    for later, earlier in overlaps([*periods, *stored]):
+
+    for period in cycles(periods, excluding=changing):
+        error(period, "federation", cycle_error)
+    pairs = {
+        (p.member, p.federation)
+        for p in periods
+        if isinstance(p.member, int) and isinstance(p.federation, int)
+    }
+    for later, earlier in overlaps([*periods, *stored_periods(pairs, excluding=changing)]):
         # The error goes to the new period; a stored one is what it clashes with.
         new, clash = (earlier, later) if later.stored else (later, earlier)
-        membership = memberships[new.origin]
-        names = (membership.member.short_name, membership.federation.short_name)
-        errors.append((new.origin, "__all__", overlap_error(*names, new, clash)))
+        error(new, "__all__", lambda member, federation: overlap_error(member, federation, new, clash))  # noqa: B023
     return errors

@@ -40,3 +40,23 @@ def test_a_public_page_reads_all_its_queries_from_the_replica(client, settings, 
     assert response.status_code == 200
     assert [query["sql"] for query in primary.captured_queries] == []
     assert len(replica.captured_queries) > 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=["default", "replica"])
+def test_a_page_read_from_the_replica_just_after_a_change_is_not_stored(client, settings):
+    from django.core.cache import caches
+
+    call_command("load_seed", verbosity=0)
+    settings.DATABASE_ROUTERS = ["registry.routers.ReplicaRouter"]
+    caches["pages"].clear()
+    register_changed()
+    assert client.get("/en/statistics/").status_code == 200
+    # The replica may not have caught up with the change yet: the next reader gets a fresh page.
+    with CaptureQueriesContext(connections["replica"]) as replica:
+        client.get("/en/statistics/")
+    assert len(replica.captured_queries) > 0
+    settings.DATABASE_ROUTERS = []
+    client.get("/en/statistics/")
+    with CaptureQueriesContext(connections["default"]) as primary:
+        client.get("/en/statistics/")
+    assert primary.captured_queries == []  # read from the primary, the page is kept
