@@ -81,6 +81,25 @@ def _roots(federation_ids: list[int], day: object) -> SQL:
     return sql, [*federation_ids, day, day]
 
 
+# Each organisation's latest declaration on or before the day (its one parameter),
+# and those that cover their members' figures. `latest` is read twice (by the
+# recursion and by `network`), so it is computed once.
+_LATEST_AND_COVERING = f"""
+    latest(organisation_id, declared_on, enterprises, employment, includes_members) AS (
+        SELECT organisation_id, declared_on, enterprises, employment, includes_members FROM (
+            SELECT organisation_id, declared_on, enterprises, employment, includes_members,
+                ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY declared_on DESC) AS recency
+            FROM {DeclaredFigures._meta.db_table} WHERE declared_on <= %s
+        ) ranked
+        WHERE recency = 1
+    ),
+    covering(organisation_id, declared_on, enterprises, employment) AS (
+        SELECT organisation_id, declared_on, enterprises IS NOT NULL, employment IS NOT NULL
+        FROM latest
+        WHERE includes_members AND (enterprises IS NOT NULL OR employment IS NOT NULL)
+    )"""  # noqa: S608
+
+
 def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     """Return (SQL, params): a WITH clause naming `network`, the roots' networks with their figures.
 
@@ -97,7 +116,6 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     """
     connection = reading_connection()
     on = connection.ops.adapt_datefield_value(day)
-    declarations = DeclaredFigures._meta.db_table
     roots, roots_params = _roots(federation_ids, on)
     step, step_params = _members_of_reached(on, connection.vendor)
 
@@ -107,24 +125,11 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
             f"THEN 1 ELSE 0 END"
         )
 
-    # `latest` is read twice (by the recursion and by `network`), so it is
-    # computed once. The recursion carries no depth: its rows are (root,
-    # organisation, two flags), so UNION drops every row already reached and
-    # the recursion ends by itself, even if bad data ever held a cycle.
+    # The recursion carries no depth: its rows are (root, organisation, two
+    # flags), so UNION drops every row already reached and the recursion ends
+    # by itself, even if bad data ever held a cycle.
     sql = f"""
-        WITH RECURSIVE latest(organisation_id, declared_on, enterprises, employment, includes_members) AS (
-            SELECT organisation_id, declared_on, enterprises, employment, includes_members FROM (
-                SELECT organisation_id, declared_on, enterprises, employment, includes_members,
-                    ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY declared_on DESC) AS recency
-                FROM {declarations} WHERE declared_on <= %s
-            ) ranked
-            WHERE recency = 1
-        ),
-        covering(organisation_id, declared_on, enterprises, employment) AS (
-            SELECT organisation_id, declared_on, enterprises IS NOT NULL, employment IS NOT NULL
-            FROM latest
-            WHERE includes_members AND (enterprises IS NOT NULL OR employment IS NOT NULL)
-        ),
+        WITH RECURSIVE {_LATEST_AND_COVERING},
         reach(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT federation_id, member_id, 0, 0 FROM ({roots}) direct
             UNION
