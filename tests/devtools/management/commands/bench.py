@@ -537,37 +537,7 @@ def throughput_rows(large, seconds, connections=32, workers=None):
     # As in production (registry/gunicorn.py): two workers per core, plus one.
     workers = workers or (os.cpu_count() or 1) * 2 + 1
     port = _free_port()
-    env = {
-        **os.environ,
-        # Served as in production: the production settings, without the development app.
-        "DJANGO_SETTINGS_MODULE": "registry.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or settings.SECRET_KEY,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": _database_url(large.database),
-        "DJANGO_STATIC_ROOT": str(settings.STATIC_ROOT),
-    }
-    config = Path(settings.BASE_DIR) / "registry" / "gunicorn.py"
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            # The production settings where they exist; the flags below override bind and workers.
-            *(["-c", str(config)] if config.exists() else []),
-            "registry.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = _start_gunicorn(large, port, workers)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(f"{base}/healthz", server)
@@ -584,6 +554,41 @@ def throughput_rows(large, seconds, connections=32, workers=None):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    return _throughput_table(trivial, served, workers, connections, seconds)
+
+
+def _start_gunicorn(large, port, workers):
+    """Start the production server on the large register, on 127.0.0.1:port."""
+    env = {
+        **os.environ,
+        # Served as in production: the production settings, without the development app.
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or settings.SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": _database_url(large.database),
+        "DJANGO_STATIC_ROOT": str(settings.STATIC_ROOT),
+    }
+    config = Path(settings.BASE_DIR) / "registry" / "gunicorn.py"
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        # The production settings where they exist; the flags below override bind and workers.
+        *(["-c", str(config)] if config.exists() else []),
+        "registry.wsgi",
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"),
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _throughput_table(trivial, served, workers, connections, seconds):
     share = served[0] / trivial[0]
     return [
         Row(

@@ -272,20 +272,12 @@ class Generator:
 
     def organisations(self, first_id):
         """Yield (row, kind, country) and fill self.layers; ids start at first_id."""
-        n, rnd = self.n, self.random
-        internationals = 1 if n < 300 else 3
-        regionals = min(len(self.region_ids) * internationals, max(1, n // 40))
-        national = [max(1, n * 15 // 1000), max(1, n * 30 // 1000), max(1, n * 50 // 1000)]
         self.layers = Layers()
-        next_id = first_id
-        plan = [(Organisation.Kind.INTERNATIONAL, None)] * internationals
-        plan += [(Organisation.Kind.REGIONAL, None)] * regionals
-        for level, count in enumerate(national):
-            plan += [(Organisation.Kind.NATIONAL, level)] * count
-        others = n - len(plan)
+        plan = self._plan_kinds()
+        others = self.n - len(plan)
         for number, (kind, level) in enumerate(plan + [(None, None)] * others, start=1):
             if kind is None:
-                draw = rnd.random()
+                draw = self.random.random()
                 kind = (
                     Organisation.Kind.BANK
                     if draw < 0.03
@@ -293,54 +285,70 @@ class Generator:
                     if draw < 0.06
                     else Organisation.Kind.COOPERATIVE
                 )
-            pk, next_id = next_id, next_id + 1
-            country = self.country()
-            if kind == Organisation.Kind.INTERNATIONAL:
-                self.layers.internationals.append(pk)
-            elif kind == Organisation.Kind.REGIONAL:
-                index = len(self.layers.regionals)
-                parent = self.layers.internationals[index // len(self.region_ids) % internationals]
-                region = self.region_ids[index % len(self.region_ids)]
-                country = self._country_in(region)
-                self.layers.regionals.append((pk, parent, region))
-            elif level is not None:
-                self.layers.national[level].append(pk)
-                self.layers.national_by_country[level].setdefault(country, []).append(pk)
-            else:
-                self.layers.others.append((pk, country))
-            if kind == Organisation.Kind.NATIONAL:
-                self.layers.national_country = getattr(self.layers, "national_country", {})
-                self.layers.national_country[pk] = country
-            word = WORDS[number % len(WORDS)]
-            is_federation = kind not in (
-                Organisation.Kind.COOPERATIVE,
-                Organisation.Kind.BANK,
-                Organisation.Kind.SUPPORT,
-            )
-            operation = ""
-            if kind == Organisation.Kind.COOPERATIVE and rnd.random() < 0.05:
-                operation = ",".join(sorted({country, self.country()}))
-            yield {
-                "id": pk,
-                "created_at": self.now,
-                "updated_at": self.now,
-                "name": f"{KIND_NAMES[kind]} Nº {number} — {word}",
-                "acronym": f"SYN{number}" if is_federation else "",
-                "slug": f"synthetique-{number}",
-                "kind": kind,
-                "country": country,
-                "countries_of_operation": operation,
-                "subdivision": "",
-                "city": word,
-                "address": "",
-                "phone": "",
-                "fax": "",
-                "website": "",
-                "email": "",
-                "description": "Synthetic record for benchmarks; not a real organisation.",
-                "founded": rnd.randint(1900, 2015),
-                "source_id": self.source_id,
-            }
+            pk = first_id + number - 1
+            country = self._place(pk, kind, level, self.country())
+            yield self._organisation_row(pk, number, kind, country)
+
+    def _plan_kinds(self):
+        """Return [(kind, national level or None)] for the federations; the rest are drawn."""
+        n = self.n
+        internationals = 1 if n < 300 else 3
+        regionals = min(len(self.region_ids) * internationals, max(1, n // 40))
+        national = [max(1, n * 15 // 1000), max(1, n * 30 // 1000), max(1, n * 50 // 1000)]
+        self.internationals = internationals
+        plan = [(Organisation.Kind.INTERNATIONAL, None)] * internationals
+        plan += [(Organisation.Kind.REGIONAL, None)] * regionals
+        for level, count in enumerate(national):
+            plan += [(Organisation.Kind.NATIONAL, level)] * count
+        return plan
+
+    def _place(self, pk, kind, level, country):
+        """Put the organisation in its layer; return its country (a regional body's is in its region)."""
+        if kind == Organisation.Kind.INTERNATIONAL:
+            self.layers.internationals.append(pk)
+        elif kind == Organisation.Kind.REGIONAL:
+            index = len(self.layers.regionals)
+            parent = self.layers.internationals[index // len(self.region_ids) % self.internationals]
+            region = self.region_ids[index % len(self.region_ids)]
+            country = self._country_in(region)
+            self.layers.regionals.append((pk, parent, region))
+        elif level is not None:
+            self.layers.national[level].append(pk)
+            self.layers.national_by_country[level].setdefault(country, []).append(pk)
+        else:
+            self.layers.others.append((pk, country))
+        if kind == Organisation.Kind.NATIONAL:
+            self.layers.national_country = getattr(self.layers, "national_country", {})
+            self.layers.national_country[pk] = country
+        return country
+
+    def _organisation_row(self, pk, number, kind, country):
+        word = WORDS[number % len(WORDS)]
+        is_federation = kind in Organisation.FEDERATION_KINDS
+        operation = ""
+        if kind == Organisation.Kind.COOPERATIVE and self.random.random() < 0.05:
+            operation = ",".join(sorted({country, self.country()}))
+        return {
+            "id": pk,
+            "created_at": self.now,
+            "updated_at": self.now,
+            "name": f"{KIND_NAMES[kind]} Nº {number} — {word}",
+            "acronym": f"SYN{number}" if is_federation else "",
+            "slug": f"synthetique-{number}",
+            "kind": kind,
+            "country": country,
+            "countries_of_operation": operation,
+            "subdivision": "",
+            "city": word,
+            "address": "",
+            "phone": "",
+            "fax": "",
+            "website": "",
+            "email": "",
+            "description": "Synthetic record for benchmarks; not a real organisation.",
+            "founded": self.random.randint(1900, 2015),
+            "source_id": self.source_id,
+        }
 
     def _country_in(self, region):
         candidates = [c for c in self.countries if self.region_of[c] == region]
