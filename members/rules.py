@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, Func, Q, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from members.models import MembershipQuerySet
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
+    from members.models import MembershipQuerySet, Organisation
 
 YEAR_MIN = 1800
 YEAR_MAX = 2100
@@ -70,18 +73,25 @@ def ended_q(day: datetime.date) -> Q:
     return Q(left_on__lte=day)
 
 
+def has_ended(left_on: datetime.date | None, day: datetime.date) -> bool:
+    """Return whether a membership that left on `left_on` had ended by the day (for rows already loaded)."""
+    return left_on is not None and left_on <= day
+
+
 def former_memberships(
-    memberships: MembershipQuerySet, day: datetime.date, federation: object | None = None
+    memberships: MembershipQuerySet, day: datetime.date, federation: Organisation | int | str | None = None
 ) -> MembershipQuerySet:
     """Return the memberships among these that make a former member on the day.
 
     Ended by the day, of an organisation that holds no membership current on
     the day of the same federation (`federation`, when the reader chose one)
-    or, without one, of any federation.
+    or, without one, of any federation. The federation is an instance or its
+    primary key (the admin's filter passes it as its query string gives it).
     """
     still_in = memberships.model.objects.filter(current_q(day))
     if federation is not None:
-        still_in = still_in.filter(federation=federation)
+        # Through Q: the ORM takes a primary key given as text, the type checker's lookup check does not.
+        still_in = still_in.filter(Q(federation=federation))
     return memberships.filter(ended_q(day)).exclude(member_id__in=still_in.values("member_id"))
 
 
@@ -119,14 +129,18 @@ class Folded(Func):
     output_field = CharField()
     arity = 1
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         # Registering on every compilation is cheap and covers connections
         # opened before this module was imported.
         connection.ensure_connection()
         connection.connection.create_function("members_fold", 1, fold, deterministic=True)
         return super().as_sql(compiler, connection, function="members_fold", **extra_context)
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         translated = Func(
             *self.get_source_expressions(),
             Value(_FOLD_FROM),

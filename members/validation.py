@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from members.dates import format_at_precision
 
 if TYPE_CHECKING:
-    from members.models import Membership
+    from members.models import Membership, Organisation
 
 # A node of the network: an organisation's id, or any other key (a slug) for
 # one that is not saved yet.
@@ -217,14 +217,21 @@ def _reaches(graph: dict[Node, set[Node]], start: Node, goal: Node) -> bool:
     return False
 
 
+def _node(organisation: Organisation) -> Node:
+    # An organisation being added (on its own admin page) has no id yet: its
+    # rows share it as one node, which no stored membership can reach.
+    return organisation.pk if organisation.pk is not None else ("unsaved", id(organisation))
+
+
 def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str, str]]:
     """Return (index, field, message) for every rule the given memberships break, alone or together.
 
     The memberships are model instances as a form leaves them (saved or not,
-    dates already at the start of their period); each is checked against the
-    register as stored, less the stored versions of those given, and against
-    the others given. At most two queries: the stored periods of their pairs,
-    and the network above their federations.
+    dates already at the start of their period, their member perhaps not
+    saved yet either); each is checked against the register as stored, less
+    the stored versions of those given, and against the others given. At most
+    two queries: the stored periods of their pairs, and the network above
+    their federations.
     """
     errors: list[tuple[int, str, str]] = []
     periods: list[Period] = []
@@ -239,10 +246,11 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
         ]
         errors += [(index, field, message) for field, message in alone]
         # The rules between memberships are for those that stand on their own.
-        if not alone and membership.member_id and membership.federation_id and membership.joined_on:
+        member = getattr(membership, "member", None)  # None when not chosen yet
+        if not alone and member is not None and membership.federation_id and membership.joined_on:
             periods.append(
                 Period(
-                    membership.member_id,
+                    _node(member),
                     membership.federation_id,
                     membership.joined_on,
                     membership.left_on,

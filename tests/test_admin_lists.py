@@ -248,3 +248,22 @@ def test_the_organisation_list_links_to_the_consistency_page_and_the_csv_views(a
 
     assert reverse("admin:members_organisation_consistency") in page
     assert reverse("admin:members_organisation_import_csv") in page
+
+
+def test_the_organisation_list_says_not_yet_for_an_organisation_whose_memberships_all_start_later(
+    administrator_client, db
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.factories import MembershipFactory
+
+    later = timezone.localdate() + datetime.timedelta(days=30)
+    membership = MembershipFactory(joined_on=later)
+    response = administrator_client.get(
+        reverse("admin:members_organisation_changelist"), {"q": membership.member.name}
+    )
+    changelist = response.context["cl"]
+    (organisation,) = [o for o in changelist.result_list if o.pk == membership.member_id]
+    assert changelist.model_admin.membership_status(organisation) == "not yet"

@@ -47,6 +47,8 @@ def test_current_on_a_day_is_the_same_in_the_orm_in_sql_and_in_python(spans, day
         by_sql = {row[0] for row in cursor.fetchall()}
     by_python = {m.pk for m in created if rules.is_current(m.joined_on, m.left_on, day)}
     assert by_orm == by_sql == by_python
+    ended_by_orm = set(Membership.objects.ended_by(day).values_list("pk", flat=True))
+    assert ended_by_orm == {m.pk for m in created if rules.has_ended(m.left_on, day)}
 
 
 def test_a_member_counts_on_the_day_it_joins_and_not_on_the_day_it_leaves():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -30,7 +29,7 @@ from members.admin.history import ScopedHistoryAdmin
 from members.admin.mixins import CappedListMixin, CheckedSaveMixin, ScopedForeignKeyMixin, UnaccentSearchMixin
 from members.dates import DatePrecision
 from members.models import Membership, Organisation
-from members.validation import Period, membership_errors, overlap_error, overlaps
+from members.validation import membership_errors
 
 MEMBERSHIP_RULES = _(
     "A membership runs from the day joined until the day left; on the day left the member no "
@@ -57,12 +56,7 @@ class MembershipFormSet(BaseInlineFormSet):
         forms = self._forms_to_save()
         if not forms:
             return
-        instances = [form.instance for form in forms]
-        if self.instance.pk is None:
-            errors = _overlaps_among_new_rows(self.instance, instances)
-        else:
-            errors = membership_errors(instances)
-        for index, field, message in errors:
+        for index, field, message in membership_errors([form.instance for form in forms]):
             form = forms[index]
             form.add_error(field if field in form.fields else None, message)
 
@@ -74,36 +68,6 @@ class MembershipFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.has_changed() and form.is_valid() and not form.cleaned_data.get(DELETION_FIELD_NAME)
         ]
-
-
-def _overlaps_among_new_rows(
-    organisation: Organisation, memberships: Sequence[Membership]
-) -> list[tuple[int, str, str]]:
-    """Return (index, field, message) for the rows of an organisation being added that overlap.
-
-    membership_errors() finds a member's periods by its id, which an
-    organisation being added has not got yet. Overlap is the only rule its rows
-    can break together: it has no stored periods, and no members to close a
-    cycle with.
-    """
-    periods = [
-        Period(
-            "new",
-            membership.federation_id,
-            membership.joined_on,
-            membership.left_on,
-            membership.joined_precision,
-            membership.left_precision,
-            origin=index,
-        )
-        for index, membership in enumerate(memberships)
-    ]
-    errors = []
-    for later, earlier in overlaps(periods):
-        index = cast(int, later.origin)
-        federation = memberships[index].federation.short_name
-        errors.append((index, "__all__", overlap_error(organisation.short_name, federation, later, earlier)))
-    return errors
 
 
 class MembershipInlineBase(admin.TabularInline):

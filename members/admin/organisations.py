@@ -227,11 +227,11 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         if not memberships:
             return _("never")
         today = timezone.localdate()
-        return (
-            _("current")
-            if any(rules.is_current(m.joined_on, m.left_on, today) for m in memberships)
-            else _("former")
-        )
+        if any(rules.is_current(m.joined_on, m.left_on, today) for m in memberships):
+            return _("current")
+        if any(rules.has_ended(m.left_on, today) for m in memberships):
+            return _("former")
+        return _("not yet")  # every membership starts later
 
     def get_urls(self) -> list[URLPattern]:
         return [
