@@ -8,6 +8,7 @@ member who joined "in May 2017" counts from 1 May 2017. A date known only as
 """
 
 import datetime
+from typing import overload
 
 from django.db import models
 from django.utils.formats import date_format
@@ -22,7 +23,11 @@ class DatePrecision(models.TextChoices):
     BY = "by", _("Known only to have happened by this date")
 
 
-def start_of_period(value, precision):
+@overload
+def start_of_period(value: datetime.date, precision: str) -> datetime.date: ...
+@overload
+def start_of_period(value: datetime.date | None, precision: str) -> datetime.date | None: ...
+def start_of_period(value: datetime.date | None, precision: str) -> datetime.date | None:
     """Return the first day of the period a date stands for at its precision."""
     if value is None:
         return None
@@ -35,7 +40,7 @@ def start_of_period(value, precision):
     return value
 
 
-def format_at_precision(value, precision):
+def format_at_precision(value: datetime.date | None, precision: str) -> str:
     """Return the date as a reader should see it: "21 June 2017", "May 2017", "2017"."""
     if value is None:
         return ""

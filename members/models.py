@@ -5,6 +5,11 @@ organisation that has members. A Membership links a member to a federation for
 a period; DeclaredFigures are what an organisation says about itself for a year.
 """
 
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
@@ -21,6 +26,9 @@ from simple_history.models import HistoricalRecords
 from members.dates import DatePrecision, format_at_precision, start_of_period
 from members.rules import FOUNDED_RANGE_MESSAGE, YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, current_q, ended_q
 from members.validation import membership_errors
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 class TimeStamped(models.Model):
@@ -53,11 +61,11 @@ class Region(models.Model):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         """The name in the active language (see REGION_NAMES)."""
         return gettext(self.name)
 
@@ -75,7 +83,7 @@ class CountryRegion(models.Model):
         verbose_name = _("country's region")
         verbose_name_plural = _("countries' regions")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.country.name} → {self.region}"
 
 
@@ -88,7 +96,7 @@ class Sector(models.Model):
         verbose_name = _("sector")
         verbose_name_plural = _("sectors")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -109,15 +117,20 @@ class Source(TimeStamped):
             models.UniqueConstraint(fields=["title", "published_on"], name="members_source_unique_title_date")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.published_on:
             return f"{self.title} ({self.published_on:%d %b %Y})"
         return self.title
 
 
-def sourced(related_name, note_help_text):
+if TYPE_CHECKING:
+    SourceField = models.ForeignKey[Source | None, Source | None]
+    SourceNoteField = models.TextField[str, str]
+
+
+def sourced(related_name: str, note_help_text: _StrOrPromise) -> tuple[SourceField, SourceNoteField]:
     """Return the (source, source_note) fields of a record whose facts come from a source."""
-    source = models.ForeignKey(
+    source: SourceField = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,
         null=True,
@@ -125,20 +138,24 @@ def sourced(related_name, note_help_text):
         related_name=related_name,
         verbose_name=_("source"),
     )
-    note = models.TextField(_("what the source says"), blank=True, help_text=note_help_text)
+    note: SourceNoteField = models.TextField(_("what the source says"), blank=True, help_text=note_help_text)
     return source, note
 
 
-class OrganisationQuerySet(models.QuerySet):
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
     # members.network builds the SQL; it reads this module's models, hence the late imports.
 
-    def ancestors_of(self, organisation_id, *, excluding_membership=None):
+    def ancestors_of(
+        self, organisation_id: int, *, excluding_membership: int | None = None
+    ) -> OrganisationQuerySet:
         """Return every organisation the given one belongs to, at any depth and any time."""
         from members.network import reachable_sql
 
         return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
 
-    def descendants_of(self, organisation_id, *, on=None):
+    def descendants_of(
+        self, organisation_id: int, *, on: datetime.date | None = None
+    ) -> OrganisationQuerySet:
         """Return every organisation below the given one, at any depth, at any time or on a day."""
         from members.network import nearest_sql, reachable_sql
 
@@ -147,11 +164,11 @@ class OrganisationQuerySet(models.QuerySet):
             return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
         return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "down")))  # noqa: S611
 
-    def federations(self):
+    def federations(self) -> OrganisationQuerySet:
         """Return the organisations that have ever had a counted member."""
         return self.filter(pk__in=Membership.objects.counted().values("federation_id"))
 
-    def top_level_federations(self):
+    def top_level_federations(self) -> OrganisationQuerySet:
         """Return the international and regional federations that have ever had a counted member."""
         return self.federations().filter(kind__in=Organisation.TOP_LEVEL_KINDS)
 
@@ -251,38 +268,38 @@ class Organisation(TimeStamped):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.acronym and self.acronym != self.name:
             return f"{self.name} ({self.acronym})"
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.slug:
             self.slug = slugify(self.acronym or self.name)[:120]
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("members:organisation-detail", kwargs={"slug": self.slug})
 
     @property
-    def short_name(self):
+    def short_name(self) -> str:
         return self.acronym or self.name
 
 
-class MembershipQuerySet(models.QuerySet):
-    def current_on(self, day):
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def current_on(self, day: datetime.date) -> MembershipQuerySet:
         """Return memberships in force on the day: joined on or before it, not left by it."""
         return self.filter(current_q(day))
 
-    def ended_by(self, day):
+    def ended_by(self, day: datetime.date) -> MembershipQuerySet:
         """Return memberships that ended on or before the day."""
         return self.filter(ended_q(day))
 
-    def counted(self):
+    def counted(self) -> MembershipQuerySet:
         """Return memberships that make a member (a regional organisation's link does not)."""
         return self.exclude(category=Membership.Category.REGIONAL)
 
-    def joins_by_year(self):
+    def joins_by_year(self) -> models.QuerySet[Membership, tuple[int, int]]:
         """Return (year, joins) rows: how many of these memberships started each year."""
         return (
             self.annotate(year=ExtractYear("joined_on"))
@@ -292,7 +309,7 @@ class MembershipQuerySet(models.QuerySet):
             .values_list("year", "n")
         )
 
-    def departures_by_year(self):
+    def departures_by_year(self) -> models.QuerySet[Membership, tuple[int, int]]:
         """Return (year, departures) rows: how many of these memberships ended each year."""
         return (
             self.filter(left_on__isnull=False)
@@ -392,33 +409,33 @@ class Membership(TimeStamped):
             # overlapping periods of the same pair; clean() checks it everywhere.
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("%(member)s in %(federation)s") % {
             "member": self.member.short_name,
             "federation": self.federation.short_name,
         }
 
     @property
-    def joined_display(self):
+    def joined_display(self) -> str:
         return format_at_precision(self.joined_on, self.joined_precision)
 
     @property
-    def left_display(self):
+    def left_display(self) -> str:
         return format_at_precision(self.left_on, self.left_precision)
 
-    def clean(self):
+    def clean(self) -> None:
         # The rules are members/validation.py's, shared with the admin's formsets and the import.
         self.joined_on = start_of_period(self.joined_on, self.joined_precision)
         self.left_on = start_of_period(self.left_on, self.left_precision)
-        errors = {}
+        errors: dict[str, list[str]] = {}
         for _index, field, message in membership_errors([self]):
             errors.setdefault(NON_FIELD_ERRORS if field == "__all__" else field, []).append(message)
         if errors:
             raise ValidationError(errors)
 
 
-class DeclaredFiguresQuerySet(models.QuerySet):
-    def latest_on(self, day):
+class DeclaredFiguresQuerySet(models.QuerySet["DeclaredFigures"]):
+    def latest_on(self, day: datetime.date) -> DeclaredFiguresQuerySet:
         """Return each organisation's latest declaration made on or before the day."""
         latest = (
             DeclaredFigures.objects.filter(organisation=OuterRef("organisation"), declared_on__lte=day)
@@ -427,7 +444,7 @@ class DeclaredFiguresQuerySet(models.QuerySet):
         )
         return self.filter(declared_on=Subquery(latest))
 
-    def with_enterprises_or_employment(self):
+    def with_enterprises_or_employment(self) -> DeclaredFiguresQuerySet:
         """Return declarations that give enterprises or employment (what coverage counts)."""
         return self.filter(Q(enterprises__isnull=False) | Q(employment__isnull=False))
 
@@ -498,13 +515,13 @@ class DeclaredFigures(TimeStamped):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("%(organisation)s, %(year)s") % {
             "organisation": self.organisation.short_name,
             "year": self.year,
         }
 
-    def clean(self):
+    def clean(self) -> None:
         if self.declared_on and self.year and self.year > self.declared_on.year:
             raise ValidationError(
                 {"year": _("Figures cannot describe a year after the date they were declared.")}
@@ -565,7 +582,7 @@ class AdmissionRule(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.region_id:
             return _("%(federation)s members in %(region)s must belong to %(requires)s") % {
                 "federation": self.federation.short_name,
@@ -610,7 +627,7 @@ class FederationEditor(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("%(user)s edits %(federation)s") % {
             "user": self.user.get_username(),
             "federation": self.federation.short_name,
