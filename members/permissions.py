@@ -14,7 +14,22 @@ action asks these functions, so a hidden button is never the only guard.
 The answers are cached on the user object for the length of one request.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, TypeGuard, cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from members.models import FederationEditor, Membership
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from members.models import DeclaredFigures, Organisation
+
+# Whoever a request is from: `request.user`.
+AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
 
 REGISTRY_ADMINISTRATORS = "Registry administrators"
 FEDERATION_EDITORS = "Federation editors"
@@ -23,19 +38,29 @@ READ_ONLY_STAFF = "Read-only staff"
 _CACHE = "_registry_permissions"
 
 
-def _cache(user):
-    cache = getattr(user, _CACHE, None)
+class _Answers(TypedDict, total=False):
+    """The answers cached on the user object, by question."""
+
+    administrator: bool
+    federations: frozenset[int]
+    declarable: frozenset[int]
+
+
+def _cache(user: AnyUser) -> _Answers:
+    cache: _Answers | None = getattr(user, _CACHE, None)
     if cache is None:
         cache = {}
         setattr(user, _CACHE, cache)
     return cache
 
 
-def _is_staff(user):
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+def _is_staff(user: AnyUser) -> TypeGuard[User]:
+    # Staff are users of the register's user model, django.contrib.auth's User; no anonymous user is.
+    person = cast("User | AnonymousUser", user)
+    return bool(person and person.is_authenticated and person.is_active and person.is_staff)
 
 
-def is_registry_administrator(user):
+def is_registry_administrator(user: AnyUser) -> bool:
     """Return whether the user is a superuser or in the registry administrators' group."""
     if not _is_staff(user):
         return False
@@ -47,7 +72,7 @@ def is_registry_administrator(user):
     return cache["administrator"]
 
 
-def editable_federation_ids(user):
+def editable_federation_ids(user: AnyUser) -> frozenset[int]:
     """Return the ids of the federations whose memberships the user may edit (empty for others)."""
     if not _is_staff(user):
         return frozenset()
@@ -59,12 +84,12 @@ def editable_federation_ids(user):
     return cache["federations"]
 
 
-def is_federation_editor(user):
+def is_federation_editor(user: AnyUser) -> bool:
     """Return whether the user edits at least one federation (and is not an administrator)."""
     return not is_registry_administrator(user) and bool(editable_federation_ids(user))
 
 
-def declarable_organisation_ids(user):
+def declarable_organisation_ids(user: AnyUser) -> frozenset[int]:
     """Return the ids of organisations whose declared figures an editor may edit.
 
     The editor's federations themselves, and every organisation that is or
@@ -80,25 +105,25 @@ def declarable_organisation_ids(user):
     return cache["declarable"]
 
 
-def _has(user, action, model):
+def _has(user: AnyUser, action: str, model: str) -> bool:
     return _is_staff(user) and user.has_perm(f"members.{action}_{model}")
 
 
 # Memberships
 
 
-def can_view_memberships(user):
+def can_view_memberships(user: AnyUser) -> bool:
     return _has(user, "view", "membership") or _has(user, "change", "membership")
 
 
-def can_add_membership(user):
+def can_add_membership(user: AnyUser) -> bool:
     """Whether the user may add a membership at all (the federation is checked on save)."""
     if not _has(user, "add", "membership"):
         return False
     return is_registry_administrator(user) or bool(editable_federation_ids(user))
 
 
-def can_edit_membership(user, membership, action="change"):
+def can_edit_membership(user: AnyUser, membership: Membership, action: str = "change") -> bool:
     """Whether the user may change (or delete: action="delete") this membership."""
     if not _has(user, action, "membership"):
         return False
@@ -107,14 +132,14 @@ def can_edit_membership(user, membership, action="change"):
     return membership.federation_id in editable_federation_ids(user)
 
 
-def can_edit_some_memberships(user, action="change"):
+def can_edit_some_memberships(user: AnyUser, action: str = "change") -> bool:
     """Whether the user may change (or delete) any membership at all, before one is chosen."""
     if not _has(user, action, "membership"):
         return False
     return is_registry_administrator(user) or bool(editable_federation_ids(user))
 
 
-def can_save_membership(user, membership):
+def can_save_membership(user: AnyUser, membership: Membership) -> bool:
     """Whether the membership, as it is about to be saved, lies in the user's scope."""
     allowed = can_add_membership(user) if membership.pk is None else _has(user, "change", "membership")
     if not allowed:
@@ -125,7 +150,7 @@ def can_save_membership(user, membership):
 # Declared figures
 
 
-def can_add_declaration(user, organisation=None):
+def can_add_declaration(user: AnyUser, organisation: Organisation | None = None) -> bool:
     """Whether the user may add declared figures (for this organisation, when given)."""
     if not _has(user, "add", "declaredfigures"):
         return False
@@ -136,7 +161,12 @@ def can_add_declaration(user, organisation=None):
     return organisation.pk in declarable_organisation_ids(user)
 
 
-def can_edit_declaration(user, declaration=None, action="change", organisation=None):
+def can_edit_declaration(
+    user: AnyUser,
+    declaration: DeclaredFigures | None = None,
+    action: str = "change",
+    organisation: Organisation | None = None,
+) -> bool:
     """Whether the user may change or delete this declaration (or those of this organisation)."""
     if not _has(user, action, "declaredfigures"):
         return False
@@ -151,7 +181,7 @@ def can_edit_declaration(user, declaration=None, action="change", organisation=N
     return organisation_id in declarable_organisation_ids(user)
 
 
-def can_save_declaration(user, declaration):
+def can_save_declaration(user: AnyUser, declaration: DeclaredFigures) -> bool:
     """Whether the declaration, as it is about to be saved, lies in the user's scope."""
     action = "add" if declaration.pk is None else "change"
     if not _has(user, action, "declaredfigures"):
@@ -162,12 +192,12 @@ def can_save_declaration(user, declaration):
 # Organisations
 
 
-def can_change_organisation_fields(user):
+def can_change_organisation_fields(user: AnyUser) -> bool:
     """Whether the user may change an organisation's own fields (administrators)."""
     return _has(user, "change", "organisation")
 
 
-def can_open_organisation_for_editing(user, organisation):
+def can_open_organisation_for_editing(user: AnyUser, organisation: Organisation | None) -> bool:
     """Whether the user may save an organisation's page, for its own fields or its inlines.
 
     Editors may: any organisation may join their federations, and the page's
@@ -182,7 +212,7 @@ def can_open_organisation_for_editing(user, organisation):
 # Import and export
 
 
-def can_import(user):
+def can_import(user: AnyUser) -> bool:
     """Whether the user may import a CSV file of organisations and memberships.
 
     An import creates and changes organisations and memberships of any
@@ -196,6 +226,6 @@ def can_import(user):
     )
 
 
-def can_export(user):
+def can_export(user: AnyUser) -> bool:
     """Whether the user may download the register as CSV (any member of staff who may view it)."""
     return _has(user, "view", "organisation") and can_view_memberships(user)
