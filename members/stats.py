@@ -13,9 +13,13 @@ depth of the network: the network is one recursive CTE (members/network.py)
 and every total an SQL aggregate.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -29,7 +33,9 @@ from members.models import (
     CountryRegion,
     DeclaredFigures,
     Membership,
+    MembershipQuerySet,
     Organisation,
+    Region,
     Source,
 )
 from members.network import figures_sql, nearest_sql, reading_connection
@@ -66,7 +72,7 @@ class FederationFigures:
     declaration: DeclaredFigures | None
 
     @property
-    def coverage(self):
+    def coverage(self) -> float | None:
         """Return the share of members that declared enterprises or employment, or None without members."""
         if not self.members:
             return None
@@ -87,7 +93,7 @@ class CountryBreakdown:
 class RegionBreakdown:
     """One region's totals and its countries (region None: organisations without a known country)."""
 
-    region: object
+    region: Region | None
     members: int
     enterprises: int
     employment: int
@@ -142,16 +148,16 @@ class Breach:
     rule: AdmissionRule
 
 
-def _day(as_of):
+def _day(as_of: date | None) -> date:
     return as_of if as_of is not None else timezone.localdate()
 
 
-def _counted_members_on(day, federation_ids):
+def _counted_members_on(day: date, federation_ids: list[int] | None) -> MembershipQuerySet:
     memberships = Membership.objects.current_on(day).counted().order_by()
     return memberships if federation_ids is None else memberships.filter(federation_id__in=federation_ids)
 
 
-def _network_totals(federation_ids, day, group_by):
+def _network_totals(federation_ids: list[int], day: date, group_by: str) -> list[tuple[Any, int, int]]:
     """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`."""
     sql, params = figures_sql(federation_ids, day)
     organisations = Organisation._meta.db_table
@@ -169,21 +175,15 @@ def _network_totals(federation_ids, day, group_by):
         return cursor.fetchall()
 
 
-def figures_for_federations(federations, as_of=None):
-    """Return {federation pk: FederationFigures} for many federations in four queries."""
-    day = _day(as_of)
-    federations = list(federations)
-    ids = [federation.pk for federation in federations]
-    if not ids:
-        return {}
+def _members_by_category(day: date, ids: list[int]) -> tuple[dict[int, dict[str, int]], dict[int, int]]:
+    # One query: members and covered members by federation and category. A
+    # member holds one membership of a federation on a day (periods of the
+    # same pair never overlap), so categories add up to the members.
     declared = (
         DeclaredFigures.objects.filter(organisation=OuterRef("member"), declared_on__lte=day)
         .with_enterprises_or_employment()
         .order_by()
     )
-    # Query 1: members and covered members by federation and category. A
-    # member holds one membership of a federation on a day (periods of the
-    # same pair never overlap), so categories add up to the members.
     counted_categories = [c for c in Membership.Category.values if c != Membership.Category.REGIONAL]
     by_category = {pk: dict.fromkeys(counted_categories, 0) for pk in ids}
     covered = dict.fromkeys(ids, 0)
@@ -198,8 +198,12 @@ def figures_for_federations(federations, as_of=None):
     for row in rows:
         by_category[row["federation_id"]][row["category"]] = row["members"]
         covered[row["federation_id"]] += row["covered"]
-    # Query 2: the distinct headquarters countries of those members.
-    codes = {pk: [] for pk in ids}
+    return by_category, covered
+
+
+def _member_countries(day: date, ids: list[int]) -> dict[int, list[str]]:
+    # One query: the distinct headquarters countries of the federations' members.
+    codes: dict[int, list[str]] = {pk: [] for pk in ids}
     pairs = (
         _counted_members_on(day, ids)
         .exclude(member__country="")
@@ -209,6 +213,22 @@ def figures_for_federations(federations, as_of=None):
     )
     for federation_id, code in pairs:
         codes[federation_id].append(code)
+    return codes
+
+
+def figures_for_federations(
+    federations: Iterable[Organisation], as_of: date | None = None
+) -> dict[int, FederationFigures]:
+    """Return {federation pk: FederationFigures} for many federations in four queries."""
+    day = _day(as_of)
+    federations = list(federations)
+    ids = [federation.pk for federation in federations]
+    if not ids:
+        return {}
+    # Query 1: members and covered members by federation and category.
+    by_category, covered = _members_by_category(day, ids)
+    # Query 2: the distinct headquarters countries of those members.
+    codes = _member_countries(day, ids)
     # Query 3: enterprises and employment over each federation's network.
     totals = {
         root: (enterprises, employment)
@@ -238,12 +258,14 @@ def figures_for_federations(federations, as_of=None):
     }
 
 
-def federation_figures(federation, as_of=None):
+def federation_figures(federation: Organisation, as_of: date | None = None) -> FederationFigures:
     """Return the FederationFigures of one federation on the day (default today), in four queries."""
     return figures_for_federations([federation], as_of)[federation.pk]
 
 
-def network(federation, as_of=None, kinds=None):
+def network(
+    federation: Organisation, as_of: date | None = None, kinds: Iterable[str] | None = None
+) -> list[NetworkNode]:
     """Return the organisations below the federation on the day, nearest first, in one query.
 
     `kinds` (Organisation.Kind values) keeps only organisations of those
@@ -268,15 +290,16 @@ def network(federation, as_of=None, kinds=None):
         """,  # noqa: S608
         params,
     )
-    return [NetworkNode(organisation=o, depth=o.network_depth) for o in nodes]
+    # raw() sets the query's extra column on each instance, an attribute the model does not declare.
+    return [NetworkNode(organisation=o, depth=o.network_depth) for o in nodes]  # type: ignore[attr-defined]
 
 
-def of_kinds(nodes, kinds):
+def of_kinds(nodes: Iterable[NetworkNode], kinds: Collection[str]) -> list[NetworkNode]:
     """Return the network's nodes whose organisation is of one of the kinds, in the network's order."""
     return [node for node in nodes if node.organisation.kind in kinds]
 
 
-def breakdown(federation, as_of=None):
+def breakdown(federation: Organisation, as_of: date | None = None) -> list[RegionBreakdown]:
     """Return members, enterprises and employment by region and country, in three queries.
 
     Members are counted in their headquarters' country; enterprises and
@@ -300,7 +323,7 @@ def breakdown(federation, as_of=None):
         row.country.code: row
         for row in CountryRegion.objects.filter(country__in=[c for c in codes if c]).select_related("region")
     }
-    grouped = {}
+    grouped: dict[Region | None, list[CountryBreakdown]] = {}
     for code in codes:
         enterprises, employment = (int(v) for v in figures.get(code, (0, 0)))
         place = regions.get(code)
@@ -322,7 +345,7 @@ def breakdown(federation, as_of=None):
     return sorted(result, key=lambda r: (r.region is None, r.region.name if r.region else ""))
 
 
-def growth(federation, until=None):
+def growth(federation: Organisation, until: date | int | None = None) -> list[GrowthYear]:
     """Return one GrowthYear per year from the first join to `until` (a year or date; default this year).
 
     Two aggregate queries; members on 31 December are the joins so far less
@@ -336,14 +359,15 @@ def growth(federation, until=None):
     departures = dict(memberships.departures_by_year())
     if not joins:
         return []
-    series, members = [], 0
+    series: list[GrowthYear] = []
+    members = 0
     for year in range(min(joins), last_year + 1):
         members += joins.get(year, 0) - departures.get(year, 0)
         series.append(GrowthYear(year, members, joins.get(year, 0), departures.get(year, 0)))
     return series
 
 
-def humanise_number(value):
+def humanise_number(value: int) -> str:
     """Return a count as a reader expects it in the active language: "68,000", "4 million"."""
     if value >= MILLION:
         millions, plural = _millions(value)
@@ -351,11 +375,11 @@ def humanise_number(value):
     return _grouped(value)
 
 
-def _grouped(value):
+def _grouped(value: float) -> str:
     return number_format(value, force_grouping=True)
 
 
-def _millions(value):
+def _millions(value: int) -> tuple[str, int]:
     """Return (the number of millions to one decimal, localised; the count that picks the plural)."""
     millions = round(value / MILLION, 1)
     if millions == int(millions):
@@ -368,15 +392,15 @@ def _millions(value):
 # translators rather than a number put before the noun.
 
 
-def _members_phrase(value):
+def _members_phrase(value: int) -> str:
     return ngettext("%(count)s member", "%(count)s members", value) % {"count": _grouped(value)}
 
 
-def _countries_phrase(value):
+def _countries_phrase(value: int) -> str:
     return ngettext("%(count)s country", "%(count)s countries", value) % {"count": _grouped(value)}
 
 
-def _large_phrase(value, counted, in_millions):
+def _large_phrase(value: int, counted: Callable[[int], str], in_millions: Callable[[int], str]) -> str:
     """Return "68,000 enterprises" or "4 million people"; `counted` and `in_millions` give the forms."""
     if value >= MILLION:
         millions, plural = _millions(value)
@@ -384,7 +408,7 @@ def _large_phrase(value, counted, in_millions):
     return counted(value) % {"count": _grouped(value)}
 
 
-def _enterprises_phrase(value):
+def _enterprises_phrase(value: int) -> str:
     return _large_phrase(
         value,
         lambda n: ngettext("%(count)s enterprise", "%(count)s enterprises", n),
@@ -392,7 +416,7 @@ def _enterprises_phrase(value):
     )
 
 
-def _people_phrase(value):
+def _people_phrase(value: int) -> str:
     return _large_phrase(
         value,
         lambda n: ngettext("%(count)s person", "%(count)s people", n),
@@ -400,14 +424,16 @@ def _people_phrase(value):
     )
 
 
-def _figure(computed, declaration, declared_field, day):
+def _figure(computed: int, declaration: DeclaredFigures | None, declared_field: str, day: date) -> Figure:
     declared = getattr(declaration, declared_field) if declaration else None
-    if declared is not None:
+    if declaration is not None and declared is not None:
         return Figure(declared, True, declaration.declared_on, declaration.source, declaration.source_note)
     return Figure(computed, False, day, None, "")
 
 
-def headline(federation, as_of=None, figures=None):
+def headline(
+    federation: Organisation, as_of: date | None = None, figures: FederationFigures | None = None
+) -> Headline:
     """Return the headline sentence, in the active language, with its four sourced figures (four queries).
 
     Each figure is the federation's own latest declaration on or before the
@@ -454,7 +480,7 @@ def headline(federation, as_of=None, figures=None):
     return Headline(text % words, members, countries, enterprises, employment)
 
 
-def admission_breaches(as_of=None, federation=None):
+def admission_breaches(as_of: date | None = None, federation: Organisation | None = None) -> list[Breach]:
     """Return the members that break an admission rule on the day (default today), in at most three queries.
 
     A breach is a current counted member of a rule's federation (with its
