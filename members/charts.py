@@ -16,15 +16,25 @@ engine's escaping. Nothing here runs in the browser: the pages work with
 JavaScript off and under a strict Content-Security-Policy.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from django_countries import countries as country_registry
 from django_countries.fields import Country
+
+if TYPE_CHECKING:
+    from members.stats import GrowthYear, RegionBreakdown
+
+# How world_map() is told a country: a Country, its code, or nothing (unknown).
+CountryKey = TypeVar("CountryKey", bound=Country | str | None)
 
 WORLD_DATA = Path(__file__).resolve().parent / "data" / "world.json"
 
@@ -39,6 +49,11 @@ GAP = 50  # room for the year labels and the lower panel's title
 CHANGES_HEIGHT = 80
 BOTTOM = 8
 PLOT_WIDTH = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+# Where the panels sit: the members' bars stand on MEMBERS_BASE; joins rise
+# and departures fall from CHANGES_MID, by at most CHANGES_HALF.
+MEMBERS_BASE = TOP + MEMBERS_HEIGHT
+CHANGES_HALF = CHANGES_HEIGHT / 2
+CHANGES_MID = MEMBERS_BASE + GAP + CHANGES_HALF
 
 # Map shading, light to dark: even the lightest has 3:1 contrast against the
 # grey of countries without members (WCAG 1.4.11), so no member country is lost.
@@ -47,12 +62,12 @@ MAP_BUCKET_COUNT = len(MAP_BUCKET_COLOURS)
 MAP_EMPTY_COLOUR = "#eeeeee"
 
 
-def _fmt(value):
+def _fmt(value: float) -> str:
     """A coordinate as the SVG attribute wants it: dot decimal, no trailing zeros."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def nice_ticks(maximum, count=4):
+def nice_ticks(maximum: int, count: int = 4) -> list[int]:
     """Round tick values from 0 to at least `maximum` (0, 5, 10, 15 ...)."""
     if maximum <= 0:
         return [0, 1]
@@ -90,9 +105,9 @@ class YearColumn:
 
 @dataclass(frozen=True)
 class GrowthChart:
-    columns: list
-    member_ticks: list
-    change_ticks: list
+    columns: list[YearColumn]
+    member_ticks: list[Tick]
+    change_ticks: list[Tick]
     width: int
     height: int
     members_base: str
@@ -112,42 +127,32 @@ class GrowthChart:
     total_departures: int
 
     @property
-    def is_empty(self):
+    def is_empty(self) -> bool:
         return not self.columns
 
     @property
-    def viewbox(self):
+    def viewbox(self) -> str:
         return f"0 0 {self.width} {self.height}"
 
 
-def growth_chart(years):
-    """Lay out `stats.growth()` (objects with year, members_at_year_end, joins, departures) as bars."""
-    years = sorted(years, key=lambda item: item.year)
-    member_ticks = nice_ticks(max((y.members_at_year_end for y in years), default=0))
-    change_max = max((max(y.joins, y.departures) for y in years), default=0)
-    change_ticks = nice_ticks(change_max, count=2)
+def _scale(value: int, height: float, top: int) -> float:
+    """The length of a bar of `value` in a panel `height` units high whose axis ends at `top`."""
+    return height * value / top
 
-    members_base = TOP + MEMBERS_HEIGHT
-    changes_mid = members_base + GAP + CHANGES_HEIGHT / 2
-    half = CHANGES_HEIGHT / 2
+
+def _year_columns(years: list[GrowthYear], members_top: int, changes_top: int) -> list[YearColumn]:
+    """One column of bars per year, in order, on axes ending at `members_top` and `changes_top`."""
     slot = PLOT_WIDTH / max(len(years), 1)
     bar = max(slot * 0.7, 1)
     # Label at most eight years so the labels never overlap, even in the larger
     # text phones get (charts.css); always label the last year.
     label_every = max(1, math.ceil(len(years) / 8))
-
-    def members_scale(value):
-        return MEMBERS_HEIGHT * value / member_ticks[-1]
-
-    def changes_scale(value):
-        return half * value / change_ticks[-1]
-
     columns = []
     for index, item in enumerate(years):
         x = MARGIN_LEFT + index * slot + (slot - bar) / 2
-        height = members_scale(item.members_at_year_end)
-        joins = changes_scale(item.joins)
-        departures = changes_scale(item.departures)
+        height = _scale(item.members_at_year_end, MEMBERS_HEIGHT, members_top)
+        joins = _scale(item.joins, CHANGES_HALF, changes_top)
+        departures = _scale(item.departures, CHANGES_HALF, changes_top)
         columns.append(
             YearColumn(
                 year=item.year,
@@ -157,34 +162,46 @@ def growth_chart(years):
                 x=_fmt(x),
                 label_x=_fmt(x + bar / 2),
                 width=_fmt(bar),
-                members_y=_fmt(members_base - height),
+                members_y=_fmt(MEMBERS_BASE - height),
                 members_height=_fmt(height),
-                joins_y=_fmt(changes_mid - joins),
+                joins_y=_fmt(CHANGES_MID - joins),
                 joins_height=_fmt(joins),
-                departures_y=_fmt(changes_mid),
+                departures_y=_fmt(CHANGES_MID),
                 departures_height=_fmt(departures),
                 show_label=(len(years) - 1 - index) % label_every == 0,
             )
         )
+    return columns
+
+
+def growth_chart(years: Iterable[GrowthYear]) -> GrowthChart:
+    """Lay out `stats.growth()` (objects with year, members_at_year_end, joins, departures) as bars."""
+    years = sorted(years, key=lambda item: item.year)
+    member_ticks = nice_ticks(max((y.members_at_year_end for y in years), default=0))
+    change_max = max((max(y.joins, y.departures) for y in years), default=0)
+    change_ticks = nice_ticks(change_max, count=2)
     return GrowthChart(
-        columns=columns,
-        member_ticks=[Tick(value, _fmt(members_base - members_scale(value))) for value in member_ticks],
+        columns=_year_columns(years, member_ticks[-1], change_ticks[-1]),
+        member_ticks=[
+            Tick(value, _fmt(MEMBERS_BASE - _scale(value, MEMBERS_HEIGHT, member_ticks[-1])))
+            for value in member_ticks
+        ],
         change_ticks=[
-            Tick(value, _fmt(changes_mid - sign * changes_scale(abs(value))))
+            Tick(value, _fmt(CHANGES_MID - sign * _scale(abs(value), CHANGES_HALF, change_ticks[-1])))
             for value in change_ticks[1:]
             for sign in (1, -1)
         ],
         width=WIDTH,
-        height=int(members_base + GAP + CHANGES_HEIGHT + BOTTOM),
-        members_base=_fmt(members_base),
-        changes_zero=_fmt(changes_mid),
-        changes_top=_fmt(changes_mid - half),
-        changes_bottom=_fmt(changes_mid + half),
+        height=int(MEMBERS_BASE + GAP + CHANGES_HEIGHT + BOTTOM),
+        members_base=_fmt(MEMBERS_BASE),
+        changes_zero=_fmt(CHANGES_MID),
+        changes_top=_fmt(CHANGES_MID - CHANGES_HALF),
+        changes_bottom=_fmt(CHANGES_MID + CHANGES_HALF),
         axis_left=_fmt(MARGIN_LEFT),
         axis_right=_fmt(WIDTH - MARGIN_RIGHT),
-        year_label_y=_fmt(members_base + 18),
+        year_label_y=_fmt(MEMBERS_BASE + 18),
         members_title_y=_fmt(TOP - 10),
-        changes_title_y=_fmt(members_base + GAP - 12),
+        changes_title_y=_fmt(MEMBERS_BASE + GAP - 12),
         first_year=years[0].year if years else None,
         last_year=years[-1].year if years else None,
         first_members=years[0].members_at_year_end if years else 0,
@@ -200,9 +217,10 @@ SMALL_COUNTRY_AREA = 40
 MARKER_RADIUS = "6"
 
 
-def _bounding_box(path):
+def _bounding_box(path: str) -> tuple[float, float, float, float]:
     """(min x, min y, max x, max y) of a path made of "M x y l dx dy ... z" rings."""
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     for ring in re.findall(r"M([^z]*)z", path):
         start, _, steps = ring.partition("l")
         x, y = (float(n) for n in start.split())
@@ -217,10 +235,10 @@ def _bounding_box(path):
 
 
 @cache
-def small_country_centres():
+def small_country_centres() -> dict[str, tuple[str, str]]:
     """{code: (x, y)} of the countries too small to see on the map: where their dot goes."""
     _, outlines = world_outlines()
-    centres = {}
+    centres: dict[str, tuple[str, str]] = {}
     for code, path in outlines.items():
         left, top, right, bottom = _bounding_box(path)
         if (right - left) * (bottom - top) <= SMALL_COUNTRY_AREA:
@@ -229,7 +247,7 @@ def small_country_centres():
 
 
 @cache
-def world_outlines():
+def world_outlines() -> tuple[str, dict[str, str]]:
     """The vendored country outlines: (viewBox, {ISO alpha-2 code: SVG path})."""
     data = json.loads(WORLD_DATA.read_text(encoding="utf-8"))
     return data["viewBox"], data["countries"]
@@ -242,7 +260,7 @@ class Bucket:
     high: int
 
     @property
-    def colour(self):
+    def colour(self) -> str:
         return MAP_BUCKET_COLOURS[self.index - 1]
 
 
@@ -255,7 +273,7 @@ class MapCountry:
     path: str
 
     @property
-    def colour(self):
+    def colour(self) -> str:
         return self.bucket.colour if self.bucket else MAP_EMPTY_COLOUR
 
 
@@ -269,19 +287,19 @@ class Marker:
 @dataclass(frozen=True)
 class WorldMap:
     viewbox: str
-    shapes: list
-    buckets: list
-    rows: list  # MapCountry for every member country, largest first, for the data table
-    markers: list | tuple = ()  # Marker for member countries too small to see
+    shapes: list[MapCountry]
+    buckets: list[Bucket]
+    rows: list[MapCountry]  # every member country, largest first, for the data table
+    markers: Sequence[Marker] = ()  # member countries too small to see
     empty_colour: str = MAP_EMPTY_COLOUR
     marker_radius: str = MARKER_RADIUS
 
     @property
-    def is_empty(self):
+    def is_empty(self) -> bool:
         return not self.rows
 
 
-def buckets_for(maximum):
+def buckets_for(maximum: int) -> list[Bucket]:
     """Up to five shading classes covering 1..maximum, one per value when they fit."""
     if maximum <= 0:
         return []
@@ -295,24 +313,26 @@ def buckets_for(maximum):
     ]
 
 
-def _code(country):
+def _code(country: Country | str | None) -> str:
     return (country.code if isinstance(country, Country) else str(country or "")).upper()
 
 
-def world_map(counts):
+def world_map(
+    counts: Mapping[CountryKey, int] | Iterable[tuple[CountryKey, int]],
+) -> WorldMap:
     """Shade each country by its number of members; `counts` maps a country (code or Country) to members."""
     pairs = counts.items() if hasattr(counts, "items") else counts
-    members = {}
+    members: dict[str, int] = {}
     for country, number in pairs:
         code = _code(country)
         if code and number:
             members[code] = members.get(code, 0) + number
     buckets = buckets_for(max(members.values(), default=0))
 
-    def bucket_of(number):
+    def bucket_of(number: int) -> Bucket | None:
         return next((b for b in buckets if b.low <= number <= b.high), None)
 
-    def name_of(code):
+    def name_of(code: str) -> str:
         # Localised by django-countries in the active language; the outline's own
         # English name is never shown, so a code it does not know gets its code.
         return country_registry.name(code) or code
@@ -336,6 +356,6 @@ def world_map(counts):
     return WorldMap(viewbox=viewbox, shapes=shapes, buckets=buckets, rows=rows, markers=markers)
 
 
-def country_counts(regions):
+def country_counts(regions: Iterable[RegionBreakdown]) -> dict[str, int]:
     """{country code: members} from `stats.breakdown()`'s regions, for `world_map()`."""
     return {_code(row.country): row.members for region in regions for row in region.countries if row.country}
