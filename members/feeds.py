@@ -1,9 +1,13 @@
 """RSS 2.0 and Atom feeds of membership events: who joined and who left, newest first."""
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, cast
 
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +15,9 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Membership, Organisation
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 FEED_LENGTH = 30
 
@@ -20,19 +27,22 @@ class MembershipEvent:
     """A member joining or leaving a federation, on a date known to some precision."""
 
     membership: Membership
-    kind: str  # "joined" or "left"
+    kind: Literal["joined", "left"]
 
     @property
-    def day(self):
-        return self.membership.joined_on if self.kind == "joined" else self.membership.left_on
+    def day(self) -> datetime.date:
+        if self.kind == "joined":
+            return self.membership.joined_on
+        # A departure is made only of a membership that has ended (latest_events()).
+        return cast(datetime.date, self.membership.left_on)
 
     @property
-    def date_display(self):
+    def date_display(self) -> str:
         m = self.membership
         return m.joined_display if self.kind == "joined" else m.left_display
 
     @property
-    def title(self):
+    def title(self) -> str:
         values = {
             "member": self.membership.member.short_name,
             "federation": self.membership.federation.short_name,
@@ -42,11 +52,13 @@ class MembershipEvent:
         return _("%(member)s left %(federation)s") % values
 
     @property
-    def anchor(self):
+    def anchor(self) -> str:
         return f"membership-{self.membership.pk}-{self.kind}"
 
 
-def latest_events(federation=None, limit=FEED_LENGTH, until=None):
+def latest_events(
+    federation: Organisation | None = None, limit: int = FEED_LENGTH, until: datetime.date | None = None
+) -> list[MembershipEvent]:
     """Return the latest joins and departures (members only, not regional links), newest first.
 
     Two queries whatever the register's size: the newest joins and the newest
@@ -63,30 +75,18 @@ def latest_events(federation=None, limit=FEED_LENGTH, until=None):
     return events[:limit]
 
 
-class EventsRssFeed(Feed):
-    """Joins and departures in every federation of the register."""
+class _MembershipEventsFeed(Feed):
+    """What the feeds of membership events share: their items and how each is written."""
 
     feed_type: type[SyndicationFeed] = Rss201rev2Feed
 
-    def title(self, obj=None):
-        return _("Membership news of the register")
-
-    def description(self, obj=None):
-        return _("Organisations joining and leaving the federations of the register, newest first.")
-
-    def link(self, obj=None):
-        return reverse("members:home")
-
-    def feed_url(self, obj=None):
-        return reverse("members:events-atom" if self.feed_type is Atom1Feed else "members:events-rss")
-
-    def items(self, obj=None):
+    def items(self, obj: Organisation | None = None) -> list[MembershipEvent]:
         return latest_events(obj)
 
-    def item_title(self, item):
+    def item_title(self, item: MembershipEvent) -> str:
         return item.title
 
-    def item_description(self, item):
+    def item_description(self, item: MembershipEvent) -> str:
         membership = item.membership
         lines = [
             str(
@@ -100,20 +100,38 @@ class EventsRssFeed(Feed):
             lines.append(str(_("Source: %(source)s") % {"source": membership.source}))
         return " ".join(lines)
 
-    def item_link(self, item):
+    def item_link(self, item: MembershipEvent) -> str:
         return f"{item.membership.member.get_absolute_url()}#{item.anchor}"
 
-    def item_guid(self, item):
+    def item_guid(self, item: MembershipEvent) -> str:
         # Stable across languages and edits of the text.
         return f"membership-{item.membership.pk}-{item.kind}"
 
     item_guid_is_permalink = False
 
-    def item_pubdate(self, item):
+    def item_pubdate(self, item: MembershipEvent) -> datetime.datetime:
         return timezone.make_aware(datetime.datetime.combine(item.day, datetime.time()))
 
-    def item_updateddate(self, item):
+    def item_updateddate(self, item: MembershipEvent) -> datetime.datetime:
         return self.item_pubdate(item)
+
+
+class EventsRssFeed(_MembershipEventsFeed):
+    """Joins and departures in every federation of the register."""
+
+    # Feed.get_object() hands these methods None: this feed is of no one federation.
+
+    def title(self, obj: None = None) -> _StrOrPromise:
+        return _("Membership news of the register")
+
+    def description(self, obj: None = None) -> _StrOrPromise:
+        return _("Organisations joining and leaving the federations of the register, newest first.")
+
+    def link(self, obj: None = None) -> str:
+        return reverse("members:home")
+
+    def feed_url(self, obj: None = None) -> str:
+        return reverse("members:events-atom" if self.feed_type is Atom1Feed else "members:events-rss")
 
 
 class EventsAtomFeed(EventsRssFeed):
@@ -121,24 +139,24 @@ class EventsAtomFeed(EventsRssFeed):
     subtitle = EventsRssFeed.description
 
 
-class FederationEventsRssFeed(EventsRssFeed):
+class FederationEventsRssFeed(_MembershipEventsFeed):
     """Joins and departures in one federation."""
 
-    def get_object(self, request, slug):
+    def get_object(self, request: HttpRequest, slug: str) -> Organisation:
         return get_object_or_404(Organisation, slug=slug)
 
-    def title(self, obj=None):
+    def title(self, obj: Organisation) -> str:
         return _("Membership news of %(federation)s") % {"federation": obj.short_name}
 
-    def description(self, obj=None):
+    def description(self, obj: Organisation) -> str:
         return _("Organisations joining and leaving %(federation)s, newest first.") % {
             "federation": obj.short_name
         }
 
-    def link(self, obj=None):
+    def link(self, obj: Organisation) -> str:
         return reverse("members:federation-detail", kwargs={"slug": obj.slug})
 
-    def feed_url(self, obj=None):
+    def feed_url(self, obj: Organisation) -> str:
         name = (
             "members:federation-events-atom"
             if self.feed_type is Atom1Feed
