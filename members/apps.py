@@ -7,6 +7,6 @@ class MembersConfig(AppConfig):
     verbose_name = _("Register")
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         # Connects the signals that outdate cached figures whenever the register changes.
         from members import cache  # noqa: F401

@@ -1,7 +1,13 @@
 """The public site's pages. Each composes QuerySets and members/stats.py; none loops over queries."""
 
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
 from django import forms
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,7 +36,7 @@ class AsOfForm(forms.Form):
         error_messages={"invalid": _("Enter a date as year-month-day, for example 2017-06-21.")},
     )
 
-    def clean_as_of(self):
+    def clean_as_of(self) -> datetime.date | None:
         day = self.cleaned_data["as_of"]
         if day is not None and not (FIRST_DAY <= day <= LAST_DAY):
             raise forms.ValidationError(
@@ -40,7 +46,7 @@ class AsOfForm(forms.Form):
         return day
 
 
-def _as_of(request):
+def _as_of(request: HttpRequest) -> tuple[AsOfForm, datetime.date, int]:
     """Return (form, day, status): the reader's day, or today with the form's error and a 400."""
     today = timezone.localdate()
     form = AsOfForm(request.GET if "as_of" in request.GET else None, initial={"as_of": today})
@@ -50,7 +56,7 @@ def _as_of(request):
     return form, day, 200
 
 
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """The federations with their headline figures today, and the latest joins and departures."""
     today = timezone.localdate()
     # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
@@ -70,7 +76,7 @@ def home(request):
     return render(request, "members/home.html", {"cards": cards, "events": events, "today": today})
 
 
-def federation_detail(request, slug):
+def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A federation's figures as of a day, declared beside computed, by region and country, over time."""
     # Query 1: the federation; then stats: figures (4), network (1), breakdown (3)
     # and growth (2) — eleven whatever the federation's size; the headline reuses the figures.
@@ -101,7 +107,7 @@ def federation_detail(request, slug):
     return render(request, "members/federation_detail.html", context, status=status)
 
 
-def statistics(request):
+def statistics(request: HttpRequest) -> HttpResponse:
     """The top-level federations' figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
     federations = list(Organisation.objects.top_level_federations().order_by("name"))
@@ -136,8 +142,10 @@ class OrganisationListView(FilterView):
     paginate_by = DIRECTORY_PAGE_SIZE
     strict = True
 
-    def get_queryset(self):
-        return Organisation.objects.prefetch_related(
+    def get_queryset(self) -> QuerySet[Organisation]:
+        # all() first: django-stubs 5.2 mistypes a Prefetch with to_attr given to a manager made from a
+        # QuerySet (typeddjango/django-stubs#3263); the query is the same.
+        return Organisation.objects.all().prefetch_related(
             Prefetch(
                 "memberships",
                 queryset=Membership.objects.counted().select_related("federation").order_by("joined_on"),
@@ -145,7 +153,7 @@ class OrganisationListView(FilterView):
             )
         )
 
-    def get_filterset_kwargs(self, filterset_class):
+    def get_filterset_kwargs(self, filterset_class: type[DirectoryFilter]) -> dict[str, Any]:
         # Always bound, so the default sort applies to the bare directory too.
         kwargs = super().get_filterset_kwargs(filterset_class)
         kwargs["data"] = self.request.GET
@@ -163,7 +171,7 @@ class OrganisationDetailView(DetailView):
     model = Organisation
     template_name = "members/organisation_detail.html"
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Organisation]:
         return Organisation.objects.select_related("source").prefetch_related(
             Prefetch(
                 "memberships",
@@ -178,10 +186,10 @@ class OrganisationDetailView(DetailView):
             "sectors",
         )
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("federation_kinds", Organisation.FEDERATION_KINDS)
         return super().get_context_data(**kwargs)
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()
         return self.render_to_response(self.get_context_data(object=self.object, email_revealed=True))

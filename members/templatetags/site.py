@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def language_choices(context):
+def language_choices(context: template.Context) -> list[dict[str, str | bool]]:
     """Return each language with the address of the current page in it, for the switcher."""
     request = context.get("request")
     path = request.get_full_path() if request is not None else "/"
