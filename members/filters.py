@@ -6,21 +6,25 @@ is folded in Python and the columns by the database at query time, both by
 members/rules.py's folding (`fold` and its database form `Folded`).
 """
 
+from __future__ import annotations
+
 import copy
+from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.expressions import OrderBy
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from members.models import CountryRegion, Membership, Organisation, Region
+from members.models import CountryRegion, Membership, MembershipQuerySet, Organisation, Region
 from members.rules import YEAR_MAX, YEAR_MIN, Folded, fold, former_memberships
 
 
-def _country_choices():
+def _country_choices() -> list[tuple[str, str]]:
     # Called per request so the names follow the active language.
     return list(countries)
 
@@ -28,7 +32,7 @@ def _country_choices():
 class DirectoryFilter(django_filters.FilterSet):
     """Which organisations the directory lists, and in which order."""
 
-    SORTS = {
+    SORTS: dict[str, list[str | OrderBy]] = {
         "name": ["name_folded", "pk"],
         "-name": ["-name_folded", "-pk"],
         "country": ["country_name", "name_folded", "pk"],
@@ -93,9 +97,9 @@ class DirectoryFilter(django_filters.FilterSet):
 
     class Meta:
         model = Organisation
-        fields = []
+        fields: list[str] = []
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The menu offers the top-level federations and the one chosen; any
         # federation's slug is accepted (its page links here). Listing every
         # national federation made every directory page grow with the register
@@ -107,7 +111,7 @@ class DirectoryFilter(django_filters.FilterSet):
         menu.queryset = field.queryset.filter(Q(kind__in=Organisation.TOP_LEVEL_KINDS) | Q(slug=chosen or ""))
         field.widget.choices = menu.choices
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: QuerySet[Organisation], name: str, value: str) -> QuerySet[Organisation]:
         needle = fold(value.strip())
         if not needle:
             return queryset
@@ -115,15 +119,15 @@ class DirectoryFilter(django_filters.FilterSet):
             Q(name_folded__contains=needle) | Q(acronym_folded__contains=needle)
         )
 
-    def keep(self, queryset, name, value):
+    def keep(self, queryset: QuerySet[Organisation], name: str, value: Any) -> QuerySet[Organisation]:
         # Applied together in filter_queryset: one membership must satisfy
         # federation, category, year and status at once.
         return queryset
 
-    def in_region(self, queryset, name, value):
+    def in_region(self, queryset: QuerySet[Organisation], name: str, value: Region) -> QuerySet[Organisation]:
         return queryset.filter(country__in=CountryRegion.objects.filter(region=value).values("country"))
 
-    def matching_memberships(self):
+    def matching_memberships(self) -> MembershipQuerySet:
         """Return the counted memberships that satisfy the membership filters."""
         data = getattr(self.form, "cleaned_data", {})
         memberships = Membership.objects.counted()
@@ -137,7 +141,7 @@ class DirectoryFilter(django_filters.FilterSet):
             )
         return memberships
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Organisation]) -> QuerySet[Organisation]:
         data = self.form.cleaned_data
         today = timezone.localdate()
         memberships = self.matching_memberships()
@@ -162,7 +166,7 @@ class DirectoryFilter(django_filters.FilterSet):
         return queryset.order_by(*self.SORTS[sort])
 
 
-def _country_name_expression():
+def _country_name_expression() -> Case:
     # The country's name in the active language, so sorting follows what the
     # reader sees; folded so "Égypte" sorts with the E's.
     return Case(
