@@ -9,10 +9,15 @@ response streams in constant memory. members/schemas/register.schema.json
 is the committed schema the output is tested against.
 """
 
-import json
+from __future__ import annotations
 
-from django.db.models import Q
-from django.http import StreamingHttpResponse
+import datetime
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -23,10 +28,14 @@ SCHEMA_VERSION = "1.0"
 CHUNK_SIZE = 2000
 ITEMS_PER_CHUNK = 500
 
+# A row as values() gives it, and an object of the JSON document.
+Row = dict[str, Any]
+JSONObject = dict[str, Any]
+
 _SOURCE_FIELDS = ["source__title", "source__url", "source__publisher", "source__published_on", "source_note"]
 
 
-def _sources(row, prefix=""):
+def _sources(row: Row, prefix: str = "") -> list[dict[str, str]]:
     """Popolo's `sources` list: the document, with the words the facts rest on."""
     title = row[f"{prefix}source__title"]
     note = row.get(f"{prefix}source_note") or ""
@@ -44,11 +53,11 @@ def _sources(row, prefix=""):
     return [source]
 
 
-def _date(value):
+def _date(value: datetime.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _organisation(row):
+def _organisation(row: Row) -> JSONObject:
     item = {
         "id": row["slug"],
         "name": row["name"],
@@ -64,7 +73,7 @@ def _organisation(row):
     return item
 
 
-def _membership(row):
+def _membership(row: Row) -> JSONObject:
     return {
         "id": f"{row['member__slug']}/{row['federation__slug']}/{row['joined_on'].isoformat()}",
         "member_id": row["member__slug"],
@@ -78,7 +87,7 @@ def _membership(row):
     }
 
 
-def _declaration(row):
+def _declaration(row: Row) -> JSONObject:
     return {
         "organization_id": row["organisation__slug"],
         "year": row["year"],
@@ -92,7 +101,9 @@ def _declaration(row):
     }
 
 
-def register_parts(organisations=None):
+def register_parts(
+    organisations: QuerySet[Organisation] | None = None,
+) -> tuple[QuerySet[Organisation, Row], QuerySet[Membership, Row], QuerySet[DeclaredFigures, Row]]:
     """The three querysets of the export: the organisations, their memberships, the declarations.
 
     Organisations are the selected ones and every federation they belong to,
@@ -142,11 +153,11 @@ def register_parts(organisations=None):
     )
 
 
-def _dump(value):
+def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _array(queryset, shape):
+def _array(queryset: QuerySet[Any, Row], shape: Callable[[Row], JSONObject]) -> Iterator[str]:
     buffer = []
     first = True
     for row in queryset.iterator(chunk_size=CHUNK_SIZE):
@@ -159,7 +170,9 @@ def _array(queryset, shape):
         yield "".join(buffer)
 
 
-def stream_register(organisations=None, *, source_url=""):
+def stream_register(
+    organisations: QuerySet[Organisation] | None = None, *, source_url: str = ""
+) -> Iterator[str]:
     """Yield the JSON document in chunks."""
     organisations_qs, memberships_qs, declarations_qs = register_parts(organisations)
     meta = {
@@ -181,7 +194,7 @@ def stream_register(organisations=None, *, source_url=""):
 
 
 @require_GET
-def register_json(request):
+def register_json(request: HttpRequest) -> StreamingHttpResponse:
     """The register as JSON; the directory's filters (?federation=cicopa …) select the organisations."""
     response = StreamingHttpResponse(
         stream_register(directory_queryset(request), source_url=request.build_absolute_uri()),
