@@ -1,8 +1,9 @@
 """Export the register, or part of it, as CSV in the format import_members reads."""
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import QueryDict
 
 from members.csv_io import export_options, filtered_organisations, stream_csv
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         "The filters are the public directory's."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         for option, (_name, help_text) in FILTERS.items():
             parser.add_argument(f"--{option}", help=help_text)
         parser.add_argument("--output", type=Path, help="Write to this file instead of standard output.")
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--delimiter", choices=["comma", "semicolon"], default="comma")
 
-    def handle(self, *args, output, bom, delimiter, **options):
+    def handle(self, *args: Any, output: Path | None, bom: bool, delimiter: str, **options: Any) -> None:
         params = QueryDict(mutable=True)
         for option, (name, _help) in FILTERS.items():
             if options[option] not in (None, ""):

@@ -1,8 +1,9 @@
 """Import organisations and memberships from a CSV file, all or nothing."""
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from members.csv_io import apply_import, plan_import
 
@@ -13,21 +14,21 @@ class Command(BaseCommand):
         "Nothing is written unless every row is valid."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="The CSV file (UTF-8, comma or semicolon).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Check the file and say what would change; write nothing."
         )
 
-    def handle(self, *args, file, dry_run, **options):
+    def handle(self, *args: Any, file: Path, dry_run: bool, **options: Any) -> None:
         try:
             data = file.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
         plan = plan_import(data)
         if plan.errors:
-            for error in plan.errors:
-                self.stderr.write(str(error))
+            for problem in plan.errors:
+                self.stderr.write(str(problem))
             raise CommandError(f"{len(plan.errors)} error(s) in {file}; nothing was imported.")
         for row in plan.rows:
             if row.changes and options["verbosity"] > 1:
