@@ -6,6 +6,7 @@ to the values below. Each fact carries the words of the source it rests on.
 """
 
 import datetime
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -39,7 +40,7 @@ SECTORS = {
     "culture": "Arts and culture",
 }
 
-ORGANISATIONS = [
+ORGANISATIONS: list[dict[str, Any]] = [
     {
         "slug": "cicopa",
         "name": "International Organisation of Industrial, Artisanal and Service Producers' Cooperatives",
@@ -193,63 +194,77 @@ ADMISSION_RULES = [
 ]
 
 
+def _load_organisations(source: Source) -> dict[str, Organisation]:
+    """Bring the sectors and organisations to the values above; return the organisations by slug."""
+    sectors = {
+        slug: Sector.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+        for slug, name in SECTORS.items()
+    }
+    organisations: dict[str, Organisation] = {}
+    for fields in ORGANISATIONS:
+        fields = dict(fields)
+        sector_slugs = fields.pop("sectors")
+        organisation = Organisation.objects.filter(slug=fields["slug"]).first() or Organisation()
+        for name, value in {"source": source, **fields}.items():
+            setattr(organisation, name, value)
+        organisation.full_clean()
+        organisation.save()
+        organisation.sectors.set([sectors[slug] for slug in sector_slugs])
+        organisations[organisation.slug] = organisation
+    return organisations
+
+
+def _load_memberships(organisations: dict[str, Organisation], source: Source) -> None:
+    for member, federation, category, joined_on, precision, note in MEMBERSHIPS:
+        membership = Membership.objects.filter(
+            member=organisations[member], federation=organisations[federation], joined_on=joined_on
+        ).first() or Membership(
+            member=organisations[member], federation=organisations[federation], joined_on=joined_on
+        )
+        membership.category = category
+        membership.joined_precision = precision
+        membership.source = source
+        membership.source_note = note
+        membership.full_clean()
+        membership.save()
+
+
+def _load_declarations(organisations: dict[str, Organisation], source: Source) -> None:
+    for slug, figures, note in DECLARATIONS:
+        declaration = DeclaredFigures.objects.filter(
+            organisation=organisations[slug], declared_on=NEWS_DATE
+        ).first() or DeclaredFigures(organisation=organisations[slug], declared_on=NEWS_DATE)
+        declaration.year = NEWS_DATE.year
+        declaration.source = source
+        declaration.source_note = note
+        for name, value in figures.items():
+            setattr(declaration, name, value)
+        declaration.full_clean()
+        declaration.save()
+
+
+def _load_admission_rules(organisations: dict[str, Organisation]) -> None:
+    for federation, region, requires, description in ADMISSION_RULES:
+        AdmissionRule.objects.update_or_create(
+            federation=organisations[federation],
+            requires=organisations[requires],
+            region=Region.objects.get(slug=region) if region else None,
+            defaults={"description": description},
+        )
+
+
 class Command(BaseCommand):
     help = "Load the facts of CICOPA's news item of 21 June 2017 (idempotent)."
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         source, _ = Source.objects.update_or_create(
             title=SOURCE["title"], published_on=SOURCE["published_on"], defaults=SOURCE
         )
-        sectors = {
-            slug: Sector.objects.update_or_create(slug=slug, defaults={"name": name})[0]
-            for slug, name in SECTORS.items()
-        }
-        organisations = {}
-        for fields in ORGANISATIONS:
-            fields = dict(fields)
-            sector_slugs = fields.pop("sectors")
-            organisation = Organisation.objects.filter(slug=fields["slug"]).first() or Organisation()
-            for name, value in {"source": source, **fields}.items():
-                setattr(organisation, name, value)
-            organisation.full_clean()
-            organisation.save()
-            organisation.sectors.set([sectors[slug] for slug in sector_slugs])
-            organisations[organisation.slug] = organisation
-
-        for member, federation, category, joined_on, precision, note in MEMBERSHIPS:
-            membership = Membership.objects.filter(
-                member=organisations[member], federation=organisations[federation], joined_on=joined_on
-            ).first() or Membership(
-                member=organisations[member], federation=organisations[federation], joined_on=joined_on
-            )
-            membership.category = category
-            membership.joined_precision = precision
-            membership.source = source
-            membership.source_note = note
-            membership.full_clean()
-            membership.save()
-
-        for slug, figures, note in DECLARATIONS:
-            declaration = DeclaredFigures.objects.filter(
-                organisation=organisations[slug], declared_on=NEWS_DATE
-            ).first() or DeclaredFigures(organisation=organisations[slug], declared_on=NEWS_DATE)
-            declaration.year = NEWS_DATE.year
-            declaration.source = source
-            declaration.source_note = note
-            for name, value in figures.items():
-                setattr(declaration, name, value)
-            declaration.full_clean()
-            declaration.save()
-
-        for federation, region, requires, description in ADMISSION_RULES:
-            AdmissionRule.objects.update_or_create(
-                federation=organisations[federation],
-                requires=organisations[requires],
-                region=Region.objects.get(slug=region) if region else None,
-                defaults={"description": description},
-            )
-
+        organisations = _load_organisations(source)
+        _load_memberships(organisations, source)
+        _load_declarations(organisations, source)
+        _load_admission_rules(organisations)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seed loaded: {len(organisations)} organisations, {len(MEMBERSHIPS)} memberships, "
