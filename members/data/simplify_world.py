@@ -21,15 +21,18 @@ TOLERANCE = 0.45
 MIN_RING_AREA = 1.5
 NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?", re.IGNORECASE)
 
+Point = tuple[float, float]
+Ring = list[Point]
 
-def parse_rings(path):
+
+def parse_rings(path: str) -> list[Ring]:
     """Absolute rings from a path of relative `m` (implicit lineto) and `z` commands only."""
-    rings = []
+    rings: list[Ring] = []
     x = y = 0.0
     # Each "m ... z" piece is one ring; after "z" the pen is back at the ring's start.
     for piece in re.findall(r"[mM]([^mMzZ]*)[zZ]?", path):
         numbers = [float(n) for n in NUMBER.findall(piece)]
-        ring = []
+        ring: Ring = []
         for dx, dy in zip(numbers[::2], numbers[1::2], strict=True):
             x, y = x + dx, y + dy
             ring.append((x, y))
@@ -39,11 +42,11 @@ def parse_rings(path):
     return rings
 
 
-def area(ring):
+def area(ring: Ring) -> float:
     return abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:] + ring[:1], strict=False))) / 2
 
 
-def rdp(points, tolerance):
+def rdp(points: Ring, tolerance: float) -> Ring:
     if len(points) < 3:
         return points
     (x1, y1), (x2, y2) = points[0], points[-1]
@@ -61,7 +64,7 @@ def rdp(points, tolerance):
     return rdp(points[: index + 1], tolerance)[:-1] + rdp(points[index:], tolerance)
 
 
-def to_path(rings):
+def to_path(rings: list[Ring]) -> str:
     parts = []
     for ring in rings:
         # Split the closed ring in two halves so RDP keeps a far point, not just the start.
@@ -84,7 +87,7 @@ def to_path(rings):
     return "".join(parts)
 
 
-def main(source):
+def main(source: str) -> None:
     with open(source, encoding="utf-8") as handle:
         text = handle.read()
     data = json.loads(text[text.index("{") :].rstrip().rstrip(";"))
