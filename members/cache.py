@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from django.apps import AppConfig
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
@@ -181,7 +182,7 @@ def _sectors_changed(sender: type[Model], **kwargs: Any) -> None:
 
 
 @receiver(post_migrate)
-def _released(sender: Any, **kwargs: Any) -> None:
+def _released(sender: AppConfig, **kwargs: Any) -> None:
     # Each release runs migrate: pages cached by the previous release hold its
     # templates, translations and static file names, so none is served again.
     if sender.label == "members":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,7 +35,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import current_sql
 
-SQL = tuple[str, list]
+SQL = tuple[str, list[Any]]
 
 
 def reading_connection() -> BaseDatabaseWrapper:
@@ -202,7 +203,7 @@ def reachable_sql(organisation_id: int, direction: str, excluding_membership: in
         )
         SELECT id FROM reached
     """  # noqa: S608
-    params: list = [organisation_id]
+    params: list[Any] = [organisation_id]
     if excluding_membership:
         params = [organisation_id, excluding_membership, excluding_membership]
     return sql, params

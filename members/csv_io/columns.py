@@ -14,11 +14,22 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
-from django.db.models import Case, CharField, ExpressionWrapper, F, Func, OuterRef, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Subquery,
+    TextChoices,
+    Value,
+    When,
+)
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, Replace, Substr
 from django.db.models.lookups import Exact, In, IsNull, StartsWith
@@ -29,6 +40,10 @@ from django_countries import countries
 from members.dates import DatePrecision
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, fold
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP).
 FORMULA_LEADS = frozenset("=+-@\t\r\0")
@@ -106,7 +121,7 @@ def _slug(value: str) -> str:
     return _slug_text(value)
 
 
-def _choice(choices: Any) -> Parser:
+def _choice(choices: type[TextChoices]) -> Parser:
     accepted = frozenset(choices.values)
 
     def parse(value: str) -> str:
@@ -197,7 +212,9 @@ class _NulAware(Case):
     follows the database the export actually reads.
     """
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, Any]:
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         without_nul = self.copy()
         without_nul.cases = without_nul.cases[1:]
         return without_nul.as_sql(compiler, connection, **extra_context)

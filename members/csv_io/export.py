@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
@@ -80,7 +80,14 @@ def _chunks(rows: Iterator[list[Any]], delimiter: str, bom: bool) -> Iterator[st
         yield buffer.getvalue()
 
 
-def export_options(params: Mapping[str, Any]) -> dict[str, Any]:
+class ExportOptions(TypedDict):
+    """How the file is written: with a byte-order mark or not, and its delimiter."""
+
+    bom: bool
+    delimiter: str
+
+
+def export_options(params: Mapping[str, Any]) -> ExportOptions:
     """Read ?bom=1 and ?delimiter=semicolon from a request's GET or a command's options."""
     bom = str(params.get("bom", "")).lower() in {"1", "true", "yes", "on"}
     delimiter = ";" if str(params.get("delimiter", "")).lower() in {"semicolon", ";"} else ","
