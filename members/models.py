@@ -39,7 +39,7 @@ class TimeStamped(models.Model):
         abstract = True
 
 
-# The names migration 0003 stores, listed here so that they reach the catalogues:
+# The names the first migration stores, listed here so that they reach the catalogues:
 # the table keeps the English name and each page shows it in its own language.
 # A region that staff rename has no translation and shows its new name as typed.
 REGION_NAMES = (
@@ -405,7 +405,7 @@ class Membership(TimeStamped):
                 name="members_membership_ends_after_start",
                 violation_error_message=_("A membership must end after the day it starts."),
             ),
-            # On PostgreSQL an exclusion constraint (migration 0002) also refuses
+            # On PostgreSQL an exclusion constraint (the first migration) also refuses
             # overlapping periods of the same pair; clean() checks it everywhere.
         ]
 

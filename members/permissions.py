@@ -8,7 +8,7 @@
   the organisations that are or were members of them.
 - Read-only staff see everything and change nothing.
 
-Django's model permissions (given to the groups by migration 0006) are the
+Django's model permissions (given to the groups by the first migration) are the
 first gate; the federation scope below is the second. Every admin view and
 action asks these functions, so a hidden button is never the only guard.
 The answers are cached on the user object for the length of one request.

@@ -1,4 +1,4 @@
-"""The three staff roles that migration 0006 creates."""
+"""The three staff roles that the first migration creates."""
 
 import pytest
 from django.contrib.auth.models import Group

@@ -2,7 +2,7 @@
 
 Run once, by hand, when the outlines should change:
     npm pack @svg-maps/world@2.0.0 && tar xzf svg-maps-world-2.0.0.tgz
-    python members/data/simplify_world.py package/index.js > members/data/world.json
+    python tests/devtools/simplify_world.py package/index.js > members/data/world.json
 
 The package's paths are 1.2 MB of relative coordinates at three decimals, far
 more detail than a map 1010 units wide can show; inlining that in every
