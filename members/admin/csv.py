@@ -20,11 +20,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, URLResolver, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -57,7 +57,7 @@ class CsvImportExportMixin(ModelAdminBase):
 
     change_list_template = "admin/members/organisation/change_list_csv.html"
 
-    def get_urls(self) -> list[URLPattern | URLResolver]:
+    def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -96,22 +96,23 @@ class CsvImportExportMixin(ModelAdminBase):
         return super().changelist_view(request, extra_context)
 
     @admin.action(description=gettext_lazy("Export selected organisations to CSV"))
-    def export_selected_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+    def export_selected_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
         return export_response(queryset, request, prefix="organisations-selected")
 
-    def export_csv_view(self, request: HttpRequest) -> HttpResponse:
+    def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
         """Every organisation the changelist's current filters and search select."""
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
         options = export_options(request.GET)
         # The changelist refuses parameters it does not know; the export's own go first.
-        request.GET = request.GET.copy()
+        params = request.GET.copy()
         for name in ("bom", "delimiter"):
-            request.GET.pop(name, None)
+            params.pop(name, None)
+        request.GET = params  # type: ignore[assignment]  # the stubs type request.GET as never replaced
         queryset = self.get_changelist_instance(request).get_queryset(request)
-        request.GET.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
+        params.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
         return export_response(queryset, request, prefix="organisations")
 
     def import_csv_view(self, request: HttpRequest) -> HttpResponse:

@@ -39,7 +39,7 @@ from members.models import DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
 if TYPE_CHECKING:
-    from django.contrib.admin.options import _FieldsetSpec
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
 
 
 class OrganisationChangeList(ChangeList):
@@ -130,7 +130,8 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
     def get_fieldsets(self, request: HttpRequest, obj: Organisation | None = None) -> _FieldsetSpec:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and obj.affiliations.exists():
-            figures = (_("Figures today"), {"fields": ["figures_today"], "description": COUNTING_RULE})
+            options: _FieldOpts = {"fields": ["figures_today"], "description": COUNTING_RULE}
+            figures = (_("Figures today"), options)
             fieldsets = [*fieldsets, figures]
         return fieldsets
 

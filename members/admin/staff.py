@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -45,7 +46,7 @@ if admin.site.is_registered(User):
 class StaffUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, FederationEditorInline]
 
-    def get_list_display(self, request: HttpRequest) -> Sequence[str]:
+    def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
         return [*super().get_list_display(request), "roles"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AbstractUser]:
