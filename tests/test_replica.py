@@ -7,6 +7,15 @@ from django.test.utils import CaptureQueriesContext
 
 from members.cache import register_changed
 
+
+@pytest.fixture(autouse=True)
+def replica_connection_closed():
+    # The replica is a second connection to the test database: close it, or the
+    # database cannot be dropped when the suite ends.
+    yield
+    connections["replica"].close()
+
+
 PUBLIC_PAGES = [
     "/en/",
     "/en/organisations/",
