@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
@@ -488,19 +488,25 @@ def admission_breaches(as_of: date | None = None, federation: Organisation | Non
     on the same day, a member in any category of the federation the rule requires.
     """
     day = _day(as_of)
-    # One row per (membership, rule of its federation): the join is the rule's.
+    # One row per (membership, rule of its federation). The rule is one join,
+    # named once, that every condition below reads: filtering the relation in
+    # separate calls would join the rules again for each.
+    rows = _counted_members_on(day, None if federation is None else [federation.pk]).annotate(
+        rule=F("federation__admission_rules"),
+        rule_region=F("federation__admission_rules__region"),
+        rule_requires=F("federation__admission_rules__requires"),
+    )
     held = Membership.objects.current_on(day).filter(
-        member=OuterRef("member_id"), federation=OuterRef("federation__admission_rules__requires")
+        member=OuterRef("member_id"), federation=OuterRef("rule_requires")
     )
     in_region = CountryRegion.objects.filter(
-        country=OuterRef("member__country"), region=OuterRef("federation__admission_rules__region")
+        country=OuterRef("member__country"), region=OuterRef("rule_region")
     )
     breaching = (
-        _counted_members_on(day, None if federation is None else [federation.pk])
-        .filter(federation__admission_rules__isnull=False)
-        .filter(Q(federation__admission_rules__region__isnull=True) | Exists(in_region))
+        rows.filter(rule__isnull=False)
+        .filter(Q(rule_region__isnull=True) | Exists(in_region))
         .exclude(Exists(held))
-        .values_list("federation__admission_rules", "member_id")
+        .values_list("rule", "member_id")
         .distinct()
     )
     # Query 1: the (rule, member) pairs in breach.

@@ -395,6 +395,24 @@ def test_a_rule_limited_to_a_region_applies_only_to_members_headquartered_there(
     assert [b.organisation for b in stats.admission_breaches(DAY, federation=parent)] == [european]
 
 
+def test_each_of_two_rules_on_one_federation_is_checked_with_its_own_region_and_requirement(
+    parent_and_child, federation_factory, membership_factory, organisation_factory
+):
+    parent, child = parent_and_child
+    other = federation_factory(acronym="OTHER")
+    europe_only = AdmissionRule.objects.create(
+        federation=parent, requires=child, region=Region.objects.get(slug="europe")
+    )
+    everywhere = AdmissionRule.objects.create(federation=parent, requires=other)
+    # Outside Europe and in OTHER: the European rule does not apply and the other rule is kept.
+    indian = membership_factory(federation=parent, member=organisation_factory(country="IN")).member
+    membership_factory(federation=other, member=indian)
+    # In Europe, in neither: breaks both.
+    belgian = membership_factory(federation=parent, member=organisation_factory(country="BE")).member
+    breaches = {(b.organisation, b.rule) for b in stats.admission_breaches(DAY)}
+    assert breaches == {(belgian, europe_only), (belgian, everywhere)}
+
+
 # --- Humanised numbers ---------------------------------------------------------------------------
 
 
