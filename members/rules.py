@@ -83,12 +83,15 @@ def former_memberships(
 ) -> MembershipQuerySet:
     """Return the memberships among these that make a former member on the day.
 
-    Ended by the day, of an organisation that holds no membership current on
-    the day of the same federation (`federation`, when the reader chose one)
-    or, without one, of any federation. The federation is an instance or its
-    primary key (the admin's filter passes it as its query string gives it).
+    Ended by the day, of an organisation that holds no counted membership
+    (any category but "regional organisation") current on the day of the
+    same federation (`federation`, when the reader chose one) or, without
+    one, of any federation. The federation is an instance or its primary key
+    (the admin's filter passes it as its query string gives it). The
+    category or year the reader chose narrows which ended memberships are
+    listed, never what "still a member" means.
     """
-    still_in = memberships.model.objects.filter(current_q(day))
+    still_in = memberships.model.objects.counted().filter(current_q(day))
     if federation is not None:
         # Through Q: the ORM takes a primary key given as text, the type checker's lookup check does not.
         still_in = still_in.filter(Q(federation=federation))

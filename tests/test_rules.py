@@ -80,6 +80,22 @@ def test_a_former_member_has_left_and_is_not_back_in_the_federation(db):
     assert list(former_of_its_federation.values_list("member_id", flat=True)) == [elsewhere.member_id]
 
 
+def test_a_regional_link_does_not_keep_an_organisation_that_left_from_being_a_former_member(db):
+    left = MembershipFactory(joined_on=D(2010, 1, 1), left_on=D(2012, 1, 1))
+    MembershipFactory(member=left.member, joined_on=D(2013, 1, 1), category=Membership.Category.REGIONAL)
+    former = rules.former_memberships(Membership.objects.counted(), D(2020, 1, 1))
+    assert list(former.values_list("member_id", flat=True)) == [left.member_id]
+
+
+def test_a_former_observer_who_is_now_a_full_member_is_not_a_former_member(db):
+    observer = MembershipFactory(
+        joined_on=D(2010, 1, 1), left_on=D(2012, 1, 1), category=Membership.Category.OBSERVER
+    )
+    MembershipFactory(member=observer.member, federation=observer.federation, joined_on=D(2012, 1, 1))
+    observers = Membership.objects.filter(category=Membership.Category.OBSERVER)
+    assert not rules.former_memberships(observers, D(2020, 1, 1), observer.federation).exists()
+
+
 @pytest.mark.parametrize(
     ("text", "folded"),
     [("Crédit Coopératif", "credit cooperatif"), ("CÔTE D'IVOIRE", "cote d'ivoire"), ("Straße", "straße")],
