@@ -69,7 +69,7 @@ def latest_events(
     if federation is not None:
         memberships = memberships.filter(federation=federation)
     joins = memberships.filter(joined_on__lte=until).order_by("-joined_on", "-pk")[:limit]
-    departures = memberships.filter(left_on__lte=until).order_by("-left_on", "-pk")[:limit]
+    departures = memberships.ended_by(until).order_by("-left_on", "-pk")[:limit]
     events = [MembershipEvent(m, "joined") for m in joins] + [MembershipEvent(m, "left") for m in departures]
     events.sort(key=lambda e: (e.day, e.kind == "left", e.membership.pk), reverse=True)
     return events[:limit]

@@ -17,6 +17,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,16 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from members.dates import DatePrecision, format_at_precision, start_of_period
-from members.rules import FOUNDED_RANGE_MESSAGE, YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, current_q, ended_q
+from members.rules import (
+    FOUNDED_RANGE_MESSAGE,
+    YEAR_MAX,
+    YEAR_MIN,
+    YEAR_RANGE_MESSAGE,
+    current_q,
+    ended_q,
+    has_ended,
+    is_current,
+)
 from members.validation import membership_errors
 
 if TYPE_CHECKING:
@@ -422,6 +432,16 @@ class Membership(TimeStamped):
     @property
     def left_display(self) -> str:
         return format_at_precision(self.left_on, self.left_precision)
+
+    @property
+    def is_current_today(self) -> bool:
+        """Whether the membership is in force today (members/rules.py)."""
+        return is_current(self.joined_on, self.left_on, timezone.localdate())
+
+    @property
+    def has_ended_today(self) -> bool:
+        """Whether the membership had ended by today (members/rules.py)."""
+        return has_ended(self.left_on, timezone.localdate())
 
     def clean(self) -> None:
         # The rules are members/validation.py's, shared with the admin's formsets and the import.

@@ -533,3 +533,27 @@ def test_organisation_page_answers_with_memberships_at_their_precision(client, s
 
 def test_unknown_organisation_is_404(client, db):
     assert client.get("/en/organisations/nobody/").status_code == 404
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_directory_marks_former_only_what_has_ended_and_the_organisation_page_says_not_yet(client, db):
+    federation = FederationFactory(acronym="FED", slug="fed")
+    leaving = MembershipFactory(
+        federation=federation, member__name="Leaves next month", left_on=TODAY + datetime.timedelta(days=30)
+    )
+    left = MembershipFactory(federation=federation, member__name="Left", left_on=TODAY)
+    joining = MembershipFactory(
+        federation=federation, member__name="Joins next month", joined_on=TODAY + datetime.timedelta(days=30)
+    )
+    page = client.get(reverse("members:organisation-list"), {"federation": "fed"}).content.decode()
+    rows = {
+        name: row
+        for row in page.split("<tr")[1:]
+        for name in [leaving, left, joining]
+        if name.member.name in row
+    }
+    assert "former" not in rows[leaving]
+    assert "former" in rows[left]
+    detail = client.get(joining.member.get_absolute_url()).content.decode()
+    assert "not yet" in detail
+    assert ">current<" not in detail
