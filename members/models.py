@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
@@ -153,27 +152,6 @@ def sourced(related_name: str, note_help_text: _StrOrPromise) -> tuple[SourceFie
 
 
 class OrganisationQuerySet(models.QuerySet["Organisation"]):
-    # members.network builds the SQL; it reads this module's models, hence the late imports.
-
-    def ancestors_of(
-        self, organisation_id: int, *, excluding_membership: int | None = None
-    ) -> OrganisationQuerySet:
-        """Return every organisation the given one belongs to, at any depth and any time."""
-        from members.network import reachable_sql
-
-        return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "up", excluding_membership)))  # noqa: S611
-
-    def descendants_of(
-        self, organisation_id: int, *, on: datetime.date | None = None
-    ) -> OrganisationQuerySet:
-        """Return every organisation below the given one, at any depth, at any time or on a day."""
-        from members.network import nearest_sql, reachable_sql
-
-        if on is not None:
-            sql, params = nearest_sql([organisation_id], on)
-            return self.filter(pk__in=RawSQL(f"{sql} SELECT organisation_id FROM network", params))  # noqa: S608, S611
-        return self.filter(pk__in=RawSQL(*reachable_sql(organisation_id, "down")))  # noqa: S611
-
     def federations(self) -> OrganisationQuerySet:
         """Return the organisations that have ever had a counted member."""
         return self.filter(pk__in=Membership.objects.counted().values("federation_id"))

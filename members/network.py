@@ -19,8 +19,8 @@ page never mixes two databases. "Current on the day" is members/rules.py's
 `current_sql`. Only constant identifiers are put into the SQL text; every
 value travels as a parameter.
 
-Without dates, `reachable_sql()` and `upward_edges()` walk every membership
-ever recorded: what the ban on cycles (members/validation.py) looks at.
+Without dates, `upward_edges()` walks every membership ever recorded above
+some organisations: what the ban on cycles (members/validation.py) looks at.
 """
 
 from __future__ import annotations
@@ -183,30 +183,6 @@ def nearest_sql(federation_ids: list[int], day: datetime.date) -> SQL:
         )
     """  # noqa: S608
     return sql, [*roots_params, *step_params]
-
-
-def reachable_sql(organisation_id: int, direction: str, excluding_membership: int | None = None) -> SQL:
-    """Return (SQL, params) selecting the ids of every organisation above ("up") or below ("down") one.
-
-    Through memberships of any time, but `excluding_membership`. UNION (not
-    UNION ALL) drops rows already reached, so the recursion ends even if bad
-    data ever contained a cycle.
-    """
-    table = Membership._meta.db_table
-    start, step = ("member_id", "federation_id") if direction == "up" else ("federation_id", "member_id")
-    skip = "AND m.id <> %s" if excluding_membership else ""
-    sql = f"""
-        WITH RECURSIVE reached(id) AS (
-            SELECT m.{step} FROM {table} m WHERE m.{start} = %s {skip}
-            UNION
-            SELECT m.{step} FROM {table} m JOIN reached r ON m.{start} = r.id {skip}
-        )
-        SELECT id FROM reached
-    """  # noqa: S608
-    params: list[Any] = [organisation_id]
-    if excluding_membership:
-        params = [organisation_id, excluding_membership, excluding_membership]
-    return sql, params
 
 
 def upward_edges(starts: Iterable[int], *, excluding: Iterable[int] = ()) -> set[tuple[int, int]]:
