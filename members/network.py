@@ -32,6 +32,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from members.batches import batched
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import current_sql
 
@@ -190,7 +191,7 @@ def upward_edges(starts: Iterable[int], *, excluding: Iterable[int] = ()) -> set
 
     That is the memberships of the organisations themselves, of their
     federations, and so on up, but those in `excluding`: all that a new
-    membership of theirs could close a loop with. One query per 500 starts.
+    membership of theirs could close a loop with, in as few queries as the database takes.
     """
     table = Membership._meta.db_table
     starts = sorted(set(starts))
@@ -198,9 +199,9 @@ def upward_edges(starts: Iterable[int], *, excluding: Iterable[int] = ()) -> set
     skip = f"AND m.id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
     edges: set[tuple[int, int]] = set()
     # What may be saved is decided on the primary, never on a replica that may lag.
-    with connections[router.db_for_write(Membership)].cursor() as cursor:
-        for first in range(0, len(starts), 500):
-            batch = starts[first : first + 500]
+    database = router.db_for_write(Membership)
+    with connections[database].cursor() as cursor:
+        for batch in batched(starts, database, reserved=2 * len(excluded)):
             sql = f"""
                 WITH RECURSIVE up(member_id, federation_id) AS (
                     SELECT m.member_id, m.federation_id FROM {table} m

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from members.batches import batched
 from members.dates import format_at_precision
 
 if TYPE_CHECKING:
@@ -126,13 +127,13 @@ def stored_periods(pairs: Iterable[tuple[int, int]], *, excluding: Iterable[int]
         "joined_precision",
         "left_precision",
     ]
-    for start in range(0, len(pairs), 500):
+    # What may be saved is decided on the primary, never on a replica that may lag.
+    database = router.db_for_write(Membership)
+    for batch in batched(pairs, database, per_item=2, reserved=len(excluded)):
         condition = Q()
-        for member_id, federation_id in pairs[start : start + 500]:
+        for member_id, federation_id in batch:
             condition |= Q(member_id=member_id, federation_id=federation_id)
-        # What may be saved is decided on the primary, never on a replica that may lag.
-        primary = Membership.objects.using(router.db_for_write(Membership))
-        rows = primary.filter(condition).exclude(pk__in=excluded).order_by()
+        rows = Membership.objects.using(database).filter(condition).exclude(pk__in=excluded).order_by()
         for row in rows.values_list(*fields):
             pk, member_id, federation_id, joined_on, left_on, joined_precision, left_precision = row
             periods.append(
@@ -185,7 +186,7 @@ def cycles(new: Sequence[Period], *, excluding: Iterable[int] = ()) -> list[Peri
     already be reached upwards from the federation, through stored
     memberships of any time (but those in `excluding`, being changed) or
     through the other new ones. Only the part of the network above the new
-    memberships' federations is read, in one recursive query per 500 of them.
+    memberships' federations is read, in as few recursive queries as the database takes.
     """
     from members.network import upward_edges
 

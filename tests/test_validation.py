@@ -107,3 +107,19 @@ def test_membership_errors_checks_a_batch_against_the_register_and_each_other(db
     by_index = {index: message for index, _field, message in errors}
     assert "from 1 January 2010 until 1 January 2012" in by_index[0]
     assert "from 1 January 2013 with no end date" in by_index[2]
+
+
+def test_stored_periods_of_more_pairs_than_one_query_takes_are_all_found(db):
+    from django.db import connection
+
+    from members.batches import batched
+
+    memberships = [MembershipFactory(joined_on=D(2010, 1, 1)) for _ in range(3)]
+    pairs = [(m.member_id, m.federation_id) for m in memberships]
+    assert {p.pk for p in validation.stored_periods(pairs)} == {m.pk for m in memberships}
+    # Every piece stays within what one query of this database takes.
+    limit = connection.features.max_query_params
+    many = [(n, n + 1) for n in range(25_000)]
+    for batch in batched(many, "default", per_item=2, reserved=7):
+        assert limit is None or len(batch) * 2 + 7 < limit
+    assert sum(len(batch) for batch in batched(many, "default", per_item=2, reserved=7)) == len(many)

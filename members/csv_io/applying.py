@@ -8,8 +8,9 @@ from django.db import router, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from members.batches import batched
 from members.cache import register_changed
-from members.csv_io.planning import ImportPlan, batched
+from members.csv_io.planning import ImportPlan
 from members.models import Membership, Organisation, TimeStamped
 
 if TYPE_CHECKING:

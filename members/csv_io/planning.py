@@ -12,14 +12,15 @@ saved always is.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from django.db import connections, router
+from django.db import router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from members.batches import batched
 from members.csv_io.columns import (
     BY_HEADER,
     DECLARATION_COLUMNS,
@@ -43,8 +44,6 @@ from members.validation import (
     stored_periods,
 )
 
-# Keys per IN (...) lookup, at most: fewer round trips, bounded query size.
-LOOKUP_BATCH = 10_000
 MEMBERSHIP_FIELDS = ["category", "joined_on", "joined_precision", "left_on", "left_precision"]
 
 T = TypeVar("T")
@@ -146,16 +145,6 @@ def plan_import(data: bytes) -> ImportPlan:
         planner.run()
     plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
     return plan
-
-
-def batched(items: Iterable[T], database: str) -> Iterator[list[T]]:
-    """Yield the items in lists as long as one IN (...) of the database takes."""
-    # SQLite caps the parameters of one query; PostgreSQL takes large IN lists.
-    limit = connections[database].features.max_query_params
-    size = min(limit - 1, LOOKUP_BATCH) if limit else LOOKUP_BATCH
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _display(value: Any) -> str:
