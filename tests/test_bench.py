@@ -148,3 +148,13 @@ def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
         assert "req/s" in served.value
     path = bench.write_results(rows, tmp_path, "make bench")
     assert "| Goal met |" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.django_db
+def test_clear_leaves_a_real_source_of_the_same_title_and_what_rests_on_it(seeded):
+    generate(20, seed=1, method="bulk")
+    real = Source.objects.create(title=SOURCE_TITLE, published_on=datetime.date(2020, 5, 1))
+    kept = OrganisationFactory(name="Cites a real source", source=real)
+    clear_synthetic()
+    assert Organisation.objects.filter(pk=kept.pk).exists()
+    assert Source.objects.filter(pk=real.pk).exists()

@@ -197,15 +197,20 @@ def synthetic_source():
     return source
 
 
+def synthetic_sources():
+    """The source the generator made, known by all it wrote: title, no date, and its notes."""
+    return Source.objects.filter(title=SOURCE_TITLE, published_on__isnull=True, notes=SOURCE_NOTES)
+
+
 def synthetic_organisations():
     """The organisations of the synthetic register: those resting on its source."""
-    return Organisation.objects.filter(source__title=SOURCE_TITLE)
+    return Organisation.objects.filter(source__in=synthetic_sources())
 
 
 def clear_synthetic():
     """Delete what rests on the synthetic source, and the source; return how many organisations went."""
     org = Organisation._meta.db_table
-    sources = list(Source.objects.filter(title=SOURCE_TITLE).values_list("pk", flat=True))
+    sources = list(synthetic_sources().values_list("pk", flat=True))
     if not sources:
         return 0
     on_source = f"source_id IN ({', '.join(str(int(pk)) for pk in sources)})"
