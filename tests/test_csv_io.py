@@ -566,19 +566,20 @@ def test_an_overlap_between_two_rows_names_the_other_row_after_the_message_clean
 
 
 @pytest.mark.parametrize(
-    ("stored", "typed"),
+    ("stored", "typed", "same"),
     [
-        ("Bélgica", "BÉLGICA"),
-        ("Bélgica", "belgica"),
-        ("Côte d’Ivoire", "COTE D’IVOIRE"),
+        ("Bélgica", "BÉLGICA", True),
+        ("Bélgica", "belgica", True),
+        ("Côte d’Ivoire", "COTE D’IVOIRE", True),
         # Lower-cased, not case-folded: "ß" is not "ss" for the search, nor for the import.
-        ("Straße", "STRASSE"),
+        ("Straße", "STRASSE", False),
     ],
 )
-def test_the_import_and_the_directory_search_fold_a_name_the_same_way(db, stored, typed):
+def test_the_import_and_the_directory_search_fold_a_name_the_same_way(db, stored, typed, same):
     OrganisationFactory(slug="named", name=stored)
     found_by_search = list(DirectoryFilter({"q": typed}).qs.values_list("slug", flat=True)) == ["named"]
-    assert (folded(typed) == folded(stored)) is found_by_search
+    assert found_by_search is same
+    assert (folded(typed) == folded(stored)) is same
 
 
 def test_a_country_name_is_looked_up_folded_as_the_directory_search_folds_it(db):

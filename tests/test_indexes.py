@@ -1,8 +1,9 @@
 """The directory's queries can use the indexes made for them (EXPLAIN, PostgreSQL).
 
 The first migration (0001_squashed_0011, from 0007 to 0011 as they were)
-indexes the exact expressions the directory's filter emits; an index that no longer matches its expression is silently never used,
-so these tests read the planner's choice.
+indexes the exact expressions the directory's filter emits; an index that no
+longer matches its expression is silently never used, so these tests read the
+planner's choice.
 """
 
 import pytest

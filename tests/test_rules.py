@@ -123,8 +123,9 @@ def test_the_year_messages_name_the_year_bounds():
     assert (rules.FIRST_DAY.year, rules.LAST_DAY.year) == (rules.YEAR_MIN, rules.YEAR_MAX)
 
 
-def test_the_database_refuses_years_outside_the_bounds(db):
+def test_validation_and_the_database_refuse_years_outside_the_bounds(db):
     from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
 
     organisation = MembershipFactory().member
     for year in (rules.YEAR_MIN - 1, rules.YEAR_MAX + 1):
@@ -133,3 +134,10 @@ def test_the_database_refuses_years_outside_the_bounds(db):
         )
         with pytest.raises(ValidationError):
             declaration.full_clean()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            declaration.save()
+    for year in (rules.YEAR_MIN, rules.YEAR_MAX):
+        within = DeclaredFigures(
+            organisation=organisation, year=year, declared_on=D(2100, 12, 31), employment=1
+        )
+        within.full_clean()

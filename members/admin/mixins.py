@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
@@ -81,7 +81,7 @@ class UnaccentSearchMixin(ModelAdminBase):
 
     def get_search_fields(self, request: HttpRequest) -> list[str] | tuple[str, ...]:
         fields = super().get_search_fields(request)
-        if connection.vendor == "postgresql":
+        if connections[router.db_for_read(self.model)].vendor == "postgresql":
             return [f"{name}__unaccent__icontains" for name in fields]
         return fields
 
