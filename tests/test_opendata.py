@@ -122,3 +122,18 @@ def test_text_is_carried_verbatim_in_json(client, db, name):
     OrganisationFactory(slug="org", name=name)
     [organisation] = fetch(client)["organizations"]
     assert organisation["name"] == name
+
+
+def test_the_schema_lists_the_models_kinds_categories_precisions_and_year_bounds():
+    from members import rules
+    from members.models import Membership
+
+    schema = json.loads(
+        (Path(__file__).resolve().parent.parent / "members/schemas/register.schema.json").read_text()
+    )
+    definitions = schema["$defs"]
+    assert definitions["organization"]["properties"]["classification"]["enum"] == Organisation.Kind.values
+    assert definitions["membership"]["properties"]["role"]["enum"] == Membership.Category.values
+    assert definitions["precision"]["enum"] == DatePrecision.values
+    year = definitions["declared_figures"]["properties"]["year"]
+    assert (year["minimum"], year["maximum"]) == (rules.YEAR_MIN, rules.YEAR_MAX)
