@@ -128,10 +128,7 @@ def test_the_schema_lists_the_models_kinds_categories_precisions_and_year_bounds
     from members import rules
     from members.models import Membership
 
-    schema = json.loads(
-        (Path(__file__).resolve().parent.parent / "members/schemas/register.schema.json").read_text()
-    )
-    definitions = schema["$defs"]
+    definitions = SCHEMA["$defs"]
     assert definitions["organization"]["properties"]["classification"]["enum"] == Organisation.Kind.values
     assert definitions["membership"]["properties"]["role"]["enum"] == Membership.Category.values
     assert definitions["precision"]["enum"] == DatePrecision.values
