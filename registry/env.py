@@ -124,6 +124,35 @@ def env_networks(name: str, default: Iterable[str]) -> list[str]:
     return networks
 
 
+def env_proxies(name: str, count: int, *, count_name: str) -> list[str] | None:
+    """Return the proxies' addresses (or their beginnings, "10.0.") as X-Forwarded-For lists
+    them after the client's, one per proxy, or None when unset.
+
+    django-ipware matches each entry as the beginning of the address at that place in the
+    header, so there must be as many as `count` proxies, and no network notation.
+    """
+    entries = env_list(name)
+    if not entries:
+        return None
+    for entry in entries:
+        address = entry.rstrip(".:")
+        try:
+            if entry == address:
+                ipaddress.ip_address(entry)
+            elif not re.fullmatch(r"[0-9A-Fa-f.:]+", entry):
+                raise ValueError(entry)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} holds {entry!r}; use IP addresses or their beginnings (10.0.0.2, 10.0.), "
+                "comma-separated."
+            ) from None
+    if len(entries) != count:
+        raise ImproperlyConfigured(
+            f"{name} names {len(entries)} proxies but {count_name} is {count}; give one address per proxy."
+        )
+    return entries
+
+
 def env_url_path(name: str, default: str) -> str:
     """Return a path below the site's root, e.g. "staff/", always ending with one slash."""
     raw = env_str(name, default)

@@ -20,6 +20,7 @@ from registry.env import (
     env_list,
     env_origins,
     env_pair,
+    env_proxies,
     env_str,
     env_time_zone,
     env_url_path,
@@ -153,8 +154,20 @@ AXES_RESET_ON_SUCCESS = True
 # The cool-off runs from the last failure before the lockout, so "try again in N minutes" holds.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
-# How many reverse proxies stand in front of the application (for the client's address).
-AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0) or None
+# The client's address (django-ipware, for the lockout and the e-mail reveal's limit: see
+# registry/clients.py). Behind DJANGO_PROXY_COUNT proxies it is taken from X-Forwarded-For,
+# which must then hold exactly that many addresses after the client's (and, with
+# DJANGO_PROXY_TRUSTED_IPS, end with theirs); any other header, and every header when there
+# is no proxy, is ignored in favour of the connection's address, so a client cannot choose
+# the address it is counted under. Axes reads X-Forwarded-For only when told to.
+proxy_count = env_int("DJANGO_PROXY_COUNT", 0, minimum=0)
+AXES_IPWARE_PROXY_COUNT = proxy_count or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if proxy_count else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_TRUSTED_IPS = env_proxies(
+    "DJANGO_PROXY_TRUSTED_IPS", proxy_count, count_name="DJANGO_PROXY_COUNT"
+)
 
 # British-style English dates; French and Spanish use Django's own formats.
 FORMAT_MODULE_PATH = ["registry.formats"]

@@ -89,3 +89,80 @@ def test_the_lockout_settings_come_from_the_environment(monkeypatch):
     monkeypatch.delenv("DJANGO_LOGIN_FAILURE_LIMIT")
     monkeypatch.delenv("DJANGO_LOGIN_COOLOFF_MINUTES")
     importlib.reload(registry.settings)
+
+
+# Behind the load balancer every request arrives from the proxy; the client is named in X-Forwarded-For.
+PROXY = "10.0.0.2"
+FIRST_CLIENT, OTHER_CLIENT = "203.0.113.7", "198.51.100.9"
+
+
+@pytest.fixture
+def proxies(monkeypatch, settings):
+    """Configure the client's address as registry/settings.py does from the environment given."""
+    import importlib
+
+    import registry.settings
+
+    def configure(**env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        configured = importlib.reload(registry.settings)
+        for name in [n for n in dir(configured) if n.startswith("AXES_IPWARE_")]:
+            setattr(settings, name, getattr(configured, name))
+
+    yield configure
+    monkeypatch.undo()
+    importlib.reload(registry.settings)
+
+
+def _sign_in_from(client, password, remote_addr, forwarded_for=None):
+    headers = {"REMOTE_ADDR": remote_addr}
+    if forwarded_for is not None:
+        headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client.post(
+        reverse("admin:login"),
+        {"username": "editor", "password": password, "next": reverse("admin:index")},
+        secure=True,
+        **headers,
+    )
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_the_user_out_for_another_client(
+    client, editor, proxies
+):
+    proxies(DJANGO_PROXY_COUNT="1")
+    with time_machine.travel(START, tick=False):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            _sign_in_from(client, "wrong", PROXY, f"{FIRST_CLIENT}, 10.0.0.1")
+        locked = _sign_in_from(client, PASSWORD, PROXY, f"{FIRST_CLIENT}, 10.0.0.1")
+        other = _sign_in_from(client, PASSWORD, PROXY, f"{OTHER_CLIENT}, 10.0.0.1")
+
+    assert locked.status_code == 429
+    assert other.status_code == 302
+
+
+def test_behind_a_proxy_a_forwarded_for_not_ending_with_the_trusted_proxy_is_ignored(client, editor, proxies):
+    proxies(DJANGO_PROXY_COUNT="1", DJANGO_PROXY_TRUSTED_IPS="10.0.0.")
+    with time_machine.travel(START, tick=False):
+        for number in range(settings.AXES_FAILURE_LIMIT):
+            # Made up by a client that reached the application without the proxy: counted as the connection.
+            _sign_in_from(client, "wrong", OTHER_CLIENT, f"192.0.2.{number}, 192.0.2.200")
+        forged = _sign_in_from(client, PASSWORD, OTHER_CLIENT, "192.0.2.99, 192.0.2.200")
+        through_the_proxy = _sign_in_from(client, PASSWORD, PROXY, f"{FIRST_CLIENT}, 10.0.0.1")
+
+    assert forged.status_code == 429
+    assert through_the_proxy.status_code == 302
+
+
+def test_without_a_proxy_a_client_cannot_escape_the_lockout_by_sending_x_forwarded_for(
+    client, editor, proxies
+):
+    proxies(DJANGO_PROXY_COUNT="0")
+    with time_machine.travel(START, tick=False):
+        for number in range(settings.AXES_FAILURE_LIMIT):
+            _sign_in_from(client, "wrong", FIRST_CLIENT, f"192.0.2.{number}")
+        forged = _sign_in_from(client, PASSWORD, FIRST_CLIENT, "192.0.2.99, 10.0.0.1")
+        other = _sign_in_from(client, PASSWORD, OTHER_CLIENT)
+
+    assert forged.status_code == 429
+    assert other.status_code == 302

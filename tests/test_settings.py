@@ -98,6 +98,14 @@ DEBUG = {"DJANGO_DEBUG": "1"}
             "Configuration error: DATABASE_REPLICA_URL must start with postgres:// or sqlite://",
         ),
         (
+            {**DEBUG, "DJANGO_PROXY_COUNT": "1", "DJANGO_PROXY_TRUSTED_IPS": "10.0.0.0/8"},
+            "Configuration error: DJANGO_PROXY_TRUSTED_IPS holds '10.0.0.0/8'; use IP addresses",
+        ),
+        (
+            {**DEBUG, "DJANGO_PROXY_TRUSTED_IPS": "10.0.0.1"},
+            "Configuration error: DJANGO_PROXY_TRUSTED_IPS names 1 proxies but DJANGO_PROXY_COUNT is 0",
+        ),
+        (
             {**DEBUG, "DJANGO_CACHE_URL": "memcached://127.0.0.1:11211"},
             "Configuration error: DJANGO_CACHE_URL must start with redis:// or rediss://",
         ),
