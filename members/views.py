@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -15,11 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from members import cache, charts, stats
+from members import cache, charts, limits, stats
 from members.feeds import latest_events
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import FIRST_DAY, LAST_DAY
+from registry.clients import client_key
 
 DIRECTORY_PAGE_SIZE = 25
 HOME_EVENTS = 10
@@ -165,7 +168,8 @@ class OrganisationDetailView(DetailView):
 
     The e-mail address is only in the response to a POST of the page's small
     form (with its CSRF token), so address harvesters reading the page never
-    see it, and readers without JavaScript still can.
+    see it, and readers without JavaScript still can; one client address may
+    ask EMAIL_REVEALS_PER_HOUR times an hour, and is then told when to try again.
     """
 
     model = Organisation
@@ -192,4 +196,14 @@ class OrganisationDetailView(DetailView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()
+        # Per client address, the one the sign-in lockout counts: a harvester with one
+        # CSRF token could otherwise collect every address in minutes.
+        allowance = limits.take("email-reveal", client_key(request), settings.EMAIL_REVEALS_PER_HOUR)
+        if not allowance.allowed:
+            context = self.get_context_data(
+                object=self.object, retry_minutes=math.ceil(allowance.retry_after / 60)
+            )
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(allowance.retry_after)
+            return response
         return self.render_to_response(self.get_context_data(object=self.object, email_revealed=True))

@@ -169,6 +169,10 @@ AXES_IPWARE_PROXY_TRUSTED_IPS = env_proxies(
     "DJANGO_PROXY_TRUSTED_IPS", proxy_count, count_name="DJANGO_PROXY_COUNT"
 )
 
+# The organisation page shows its e-mail address on request (a POST); one client address may
+# ask this many times an hour, so that the addresses cannot be collected in bulk (members/limits.py).
+EMAIL_REVEALS_PER_HOUR = env_int("DJANGO_EMAIL_REVEALS_PER_HOUR", 30, minimum=1)
+
 # British-style English dates; French and Spanish use Django's own formats.
 FORMAT_MODULE_PATH = ["registry.formats"]
 

@@ -106,6 +106,11 @@ DEBUG = {"DJANGO_DEBUG": "1"}
             "Configuration error: DJANGO_PROXY_TRUSTED_IPS names 1 proxies but DJANGO_PROXY_COUNT is 0",
         ),
         (
+            {**DEBUG, "DJANGO_EMAIL_REVEALS_PER_HOUR": "0"},
+            "Configuration error: DJANGO_EMAIL_REVEALS_PER_HOUR='0' is too small; "
+            "use a whole number of at least 1.",
+        ),
+        (
             {**DEBUG, "DJANGO_CACHE_URL": "memcached://127.0.0.1:11211"},
             "Configuration error: DJANGO_CACHE_URL must start with redis:// or rediss://",
         ),
