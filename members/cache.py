@@ -11,6 +11,12 @@ the figures keep for a day. A per-process cache cannot hear of a change made
 by another process, so there both expire after LOCAL_TIMEOUT: a figure may lag
 a change made elsewhere by that long.
 
+Figures are stored only "as of" a day many readers ask about (`is_kept_day`:
+today, or the last day of a half-year): any other date is computed each time,
+so that made-up dates cannot fill the cache. The figures and the version live
+in the default cache, apart from readers' pages (settings.CACHES["pages"]),
+so that no number of pages can push them out.
+
 The statistics that are worth caching are named below, one by one
 (`federation_figures`, `figures_for_federations`, `network`, `breakdown`,
 `growth`); callers that want cached figures call them here, and everything
@@ -20,6 +26,7 @@ members/pagecache.py under the same version.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import logging
@@ -40,6 +47,7 @@ from django.utils import timezone, translation
 
 from members import stats
 from members.models import Organisation
+from members.rules import FIRST_DAY
 
 VERSION_KEY = "members:register-version"
 LOCAL_TIMEOUT = 60
@@ -129,11 +137,31 @@ def get_or_compute(
     return value
 
 
+# The days of the year that close a half-year: the dates reports are made "as of".
+HALF_YEAR_ENDS = frozenset({(6, 30), (12, 31)})
+
+
+def is_kept_day(day: datetime.date) -> bool:
+    """Whether figures and pages "as of" this day are stored: today, or a half-year's last day before it.
+
+    A bounded set (two a year since FIRST_DAY), holding the dates readers share
+    and reports use; any other date is computed for whoever asks.
+    """
+    today = timezone.localdate()
+    return day == today or (FIRST_DAY <= day < today and (day.month, day.day) in HALF_YEAR_ENDS)
+
+
 def cached(function: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a stats function so its result is cached per register version and arguments."""
+    """Wrap a stats function so its result is cached per register version and arguments.
+
+    Only for a day `is_kept_day` allows: figures for any other date are computed and not stored.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        days = [a for a in (*args, *kwargs.values()) if isinstance(a, datetime.date)]
+        if not all(is_kept_day(day) for day in days):
+            return function(*args, **kwargs)
         key = _key(function.__name__, args, kwargs)
         return get_or_compute(cache, key, lambda: function(*args, **kwargs), what=function.__name__)
 

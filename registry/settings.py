@@ -190,12 +190,19 @@ STORAGES = {
 
 # --- Cache ----------------------------------------------------------------------
 # Local memory by default; a shared Redis (DJANGO_CACHE_URL) once there is more than
-# one application server, so that they agree on what is cached.
+# one application server, so that they agree on what is cached. The default cache holds
+# the register's version, the figures (members/cache.py) and the per-client counts
+# (members/limits.py): small, bounded, and not to be pushed out by pages.
 CACHES = {"default": cache_from_url(env_str("DJANGO_CACHE_URL", ""))}
-# Readers' pages (members/pagecache.py) apart from the figures: in the same Redis under
-# their own prefix, or in local memory at most 1,000 pages per process, so that
-# visits to many addresses evict other pages, never the figures.
-CACHES["pages"] = {**CACHES["default"], "KEY_PREFIX": "pages"}
+# Readers' pages (members/pagecache.py) apart from the figures, in a store that may evict
+# them: a Redis of their own (DJANGO_PAGE_CACHE_URL, allkeys-lru), else the same Redis
+# under their own prefix, or in local memory at most 1,000 pages per process.
+page_cache_url = env_str("DJANGO_PAGE_CACHE_URL", "")
+if page_cache_url:
+    CACHES["pages"] = cache_from_url(page_cache_url, name="DJANGO_PAGE_CACHE_URL")
+else:
+    CACHES["pages"] = dict(CACHES["default"])
+CACHES["pages"]["KEY_PREFIX"] = "pages"
 if CACHES["pages"]["BACKEND"].endswith("LocMemCache"):
     CACHES["pages"].update(LOCATION="pages", OPTIONS={"MAX_ENTRIES": 1000})
 

@@ -20,7 +20,7 @@ from tests.factories import MembershipFactory
 @pytest.mark.django_db
 def test_cached_figures_are_outdated_by_a_new_membership(seeded):
     cicopa = Organisation.objects.get(slug="cicopa")
-    day = datetime.date(2017, 6, 21)
+    day = datetime.date(2017, 6, 30)  # a half-year's end: kept (members.cache.is_kept_day)
     before = cache.federation_figures(cicopa, day).members
     with CaptureQueriesContext(connection) as again:
         assert cache.federation_figures(cicopa, day).members == before
@@ -56,7 +56,7 @@ def test_a_csv_import_outdates_cached_figures(seeded, django_capture_on_commit_c
     from members import csv_io
 
     cicopa = Organisation.objects.get(slug="cicopa")
-    day = datetime.date(2017, 6, 21)
+    day = datetime.date(2017, 6, 30)  # a half-year's end: kept (members.cache.is_kept_day)
     before = cache.federation_figures(cicopa, day).members
     row = dict.fromkeys(csv_io.HEADERS, "")
     row.update(

@@ -1,6 +1,7 @@
 """Readers get public pages from the cache while the register is unchanged; nothing personal is shared."""
 
 import datetime
+import os
 
 import pytest
 from django.core.management import call_command
@@ -10,15 +11,16 @@ from django.middleware.csrf import get_token
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from members.cache import version
+from members import pagecache
+from members.cache import is_kept_day, version
 from members.models import Organisation
-from members.pagecache import cached_page
+from members.pagecache import STORED_PAGES, cached_page
 from tests.factories import MembershipFactory, OrganisationFactory
 
 PUBLIC_PAGES = [
     "/en/",
     "/fr/organisations/?joined=2017&sort=-name",
-    "/es/federations/cicopa/?as_of=2017-06-21",
+    "/es/federations/cicopa/?as_of=2017-06-30",
     "/en/statistics/?federation=cecop",
     "/en/feeds/events.rss",
 ]
@@ -168,3 +170,136 @@ def test_a_worker_keeps_only_the_current_versions_pages_in_local_memory(client, 
     register_changed()
     client.get("/en/organisations/")
     assert len(caches["pages"]._cache) == 1  # the two pages of the older version are gone
+
+
+def _stored(alias, marker):
+    """How many keys of the cache hold `marker` (local memory or Redis)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    store = caches[alias]
+    if isinstance(store, LocMemCache):
+        keys = list(store._cache)
+    else:
+        keys = [key.decode() for key in store._cache.get_client().keys(f"{store.key_prefix}:*")]
+    return sum(marker in key for key in keys)
+
+
+def _stored_pages():
+    return _stored("pages", ":members:page:")
+
+
+def test_a_flood_of_made_up_dates_searches_page_numbers_and_ports_stores_only_the_bounded_pages(
+    client, seeded
+):
+    shared = [
+        "/en/federations/cicopa/",
+        "/en/federations/cicopa/?as_of=2016-12-31",
+        "/en/organisations/",
+        "/en/organisations/?page=1",
+        "/en/statistics/",
+    ]
+    for url in shared:
+        assert client.get(url).status_code == 200
+    assert _stored_pages() == len(shared)
+
+    for n in range(25):
+        day = datetime.date(2017, 1, 1) + datetime.timedelta(days=n)  # none ends a half-year
+        assert client.get(f"/en/federations/cicopa/?as_of={day}").status_code == 200
+        assert client.get(f"/en/organisations/?q=flood{n}").status_code == 200
+        # "01", "001"…: every one is the first page; "last" and later pages are not stored either.
+        assert client.get(f"/en/organisations/?page={'0' * (n + 1)}1").status_code == 200
+        assert client.get("/en/statistics/", HTTP_HOST=f"testserver:{8000 + n}").status_code == 200
+    client.get("/en/organisations/?page=last")
+    client.get(f"/en/organisations/?page={STORED_PAGES + 1}")
+
+    assert _stored_pages() == len(shared)
+
+
+def test_a_flood_of_valid_filter_combinations_stores_no_more_variants_than_the_bound(
+    client, seeded, monkeypatch
+):
+    monkeypatch.setattr(pagecache, "PAGE_VARIANTS", 3)
+    for year in range(1990, 2000):
+        assert client.get(f"/en/organisations/?joined={year}&sort=-name").status_code == 200
+    client.get("/en/organisations/")
+    assert _stored_pages() == 3 + 1  # three variants and the bare page
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/en/organisations/?joined=1990&sort=-name")
+    assert len(queries) == 0  # the first ones asked for are the ones kept
+
+
+def test_a_page_for_another_port_of_the_same_host_shares_the_canonical_entry(client, seeded):
+    first = client.get("/en/feeds/events.rss")
+    with CaptureQueriesContext(connection) as queries:
+        other = client.get("/en/feeds/events.rss", HTTP_HOST="testserver:8123")
+    assert len(queries) == 0
+    assert other.content == first.content
+    assert _stored_pages() == 1
+
+
+def test_a_page_asked_for_on_a_made_up_port_is_not_stored_for_everyone(client, seeded):
+    made_up = client.get("/en/feeds/events.rss", HTTP_HOST="testserver:6666")
+    assert "testserver:6666" in made_up.content.decode()  # a feed links to the host it was asked on
+    assert _stored_pages() == 0
+    with CaptureQueriesContext(connection) as queries:
+        canonical = client.get("/en/feeds/events.rss")
+    assert len(queries) > 0
+    assert "testserver:6666" not in canonical.content.decode()
+
+
+def test_a_host_matched_only_by_a_pattern_in_allowed_hosts_is_never_cached(client, seeded, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".example.org"]
+    client.get("/en/statistics/", HTTP_HOST="made-up.example.org")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/en/statistics/", HTTP_HOST="made-up.example.org").status_code == 200
+    assert len(queries) > 0
+    assert _stored_pages() == 0
+
+
+def test_figures_as_of_a_day_that_is_not_kept_are_computed_and_not_stored(client, seeded):
+    client.get("/en/federations/cicopa/?as_of=2017-06-21")
+    assert _stored("default", ":members:figures:") == 0
+    client.get("/en/federations/cicopa/?as_of=2017-06-30")
+    assert _stored("default", ":members:figures:") > 0
+
+
+@pytest.mark.parametrize(
+    ("day", "kept"),
+    [
+        (datetime.date(2026, 3, 2), True),  # today
+        (datetime.date(2025, 12, 31), True),
+        (datetime.date(2025, 6, 30), True),
+        (datetime.date(1800, 6, 30), True),
+        (datetime.date(2025, 12, 30), False),
+        (datetime.date(2026, 6, 30), False),  # a half-year that has not ended
+        (datetime.date(1799, 12, 31), False),
+    ],
+)
+def test_the_days_kept_are_today_and_the_last_days_of_half_years_gone_by(day, kept):
+    import time_machine
+
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 12, tzinfo=datetime.UTC), tick=False):
+        assert is_kept_day(day) is kept
+
+
+def test_pages_live_in_a_store_of_their_own_apart_from_the_figures_and_the_version(monkeypatch):
+    import importlib
+
+    import registry.settings
+
+    monkeypatch.setenv("DJANGO_CACHE_URL", "redis://figures.internal:6379/0")
+    monkeypatch.setenv("DJANGO_PAGE_CACHE_URL", "redis://pages.internal:6379/0")
+    apart = importlib.reload(registry.settings).CACHES
+    monkeypatch.delenv("DJANGO_PAGE_CACHE_URL")
+    shared = importlib.reload(registry.settings).CACHES
+    monkeypatch.undo()
+    local = importlib.reload(registry.settings).CACHES
+
+    assert apart["default"]["LOCATION"] == "redis://figures.internal:6379/0"
+    assert apart["pages"]["LOCATION"] == "redis://pages.internal:6379/0"
+    # One Redis for both: the pages under a prefix of their own.
+    assert shared["pages"]["LOCATION"] == shared["default"]["LOCATION"]
+    assert shared["pages"]["KEY_PREFIX"] == "pages" != shared["default"].get("KEY_PREFIX", "")
+    if not os.environ.get("DJANGO_CACHE_URL"):  # two stores in local memory
+        assert local["pages"]["LOCATION"] != local["default"].get("LOCATION", "")
