@@ -39,7 +39,8 @@ with reading:
 # No gunicornc control socket: unused here, and two servers on one host would share its path.
 control_socket_disable = True
 
-# Access and error logs on stdout as JSON lines, like the application's own.
+# Access and error logs on standard error as JSON lines, like the application's own,
+# so that one stream carries every log line of the server, in order.
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
@@ -55,11 +56,11 @@ logconfig_dict = {
         }
     },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}
+        "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json"}
     },
-    "root": {"handlers": ["stdout"], "level": "INFO"},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }

@@ -243,8 +243,10 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 
 # --- Logging --------------------------------------------------------------------
-# One JSON object per line on stdout, each with the request id; errors carry their
-# stack trace here (exc_info), never in a response.
+# One JSON object per line on standard error, each with the request id; errors carry
+# their stack trace here (exc_info), never in a response. Standard output is a
+# command's own output (export_members writes its CSV there), so no log line may
+# reach it; gunicorn's logs (registry/gunicorn.py) share the same stream.
 log_level = env_choice("DJANGO_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {
     "version": 1,
@@ -260,16 +262,16 @@ LOGGING = {
         }
     },
     "handlers": {
-        "stdout": {
+        "stderr": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": "json",
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["stdout"], "level": log_level},
+    "root": {"handlers": ["stderr"], "level": log_level},
     "loggers": {
         # Replace Django's own handlers (console in debug, e-mail to ADMINS) with ours.
-        "django": {"handlers": ["stdout"], "level": log_level, "propagate": False},
+        "django": {"handlers": ["stderr"], "level": log_level, "propagate": False},
     },
 }
