@@ -171,7 +171,8 @@ def test_export_to_standard_output_is_exactly_the_csv_and_the_logs_go_to_standar
     assert again.returncode == 0, again.stderr
     assert again.stdout == (
         "Dry run, nothing written. Would do — organisations created: 0, organisations updated: 0, "
-        "organisations unchanged: 6, memberships created: 0, memberships updated: 0, memberships unchanged: 7\n"
+        "organisations unchanged: 6, memberships created: 0, memberships updated: 0, "
+        "memberships unchanged: 7\n"
     )
 
 
