@@ -644,7 +644,7 @@ FILE_REJECTIONS = [
         "colour",
         "Unknown column",
     ),
-    ("not utf-8", "slug,name,kind\ncoop,Crédit,bank\n".encode("cp1252"), "", "The file is not in UTF-8"),
+    ("not utf-8", "slug,name,kind\ncoop,Crédit,bank\n".encode("cp1252"), "name", "The file is not in UTF-8"),
     ("utf-16", "slug,name,kind\n".encode("utf-16"), "", "The file is in UTF-16"),
     ("ragged row", b"slug,name,kind\ncoop,Coop\n", "", "This row has 2 cells; the header has 3"),
     ("nul character", b"slug,name,kind\ncoop,Co\x00op,bank\n", "name", "Contains a NUL character"),
