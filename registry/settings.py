@@ -251,16 +251,12 @@ log_level = env_choice("DJANGO_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "registry.logs.RequestIdFilter"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            # ISO 8601 in UTC, whatever DJANGO_TIME_ZONE says.
-            "timestamp": "time",
-        }
+    "filters": {
+        "request_id": {"()": "registry.logs.RequestIdFilter"},
+        "as_client_error": {"()": "registry.logs.AsClientError"},
     },
+    # The line's shape (fields, UTC time) is registry/logs.py's, shared with gunicorn.
+    "formatters": {"json": {"()": "registry.logs.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
@@ -273,5 +269,8 @@ LOGGING = {
     "loggers": {
         # Replace Django's own handlers (console in debug, e-mail to ADMINS) with ours.
         "django": {"handlers": ["stderr"], "level": log_level, "propagate": False},
+        # A Host header not in ALLOWED_HOSTS is the client's doing (scanners send them all
+        # day): a warning on one line, not an error with the stack that refused it.
+        "django.security.DisallowedHost": {"level": log_level, "filters": ["as_client_error"]},
     },
 }

@@ -1,6 +1,5 @@
 """Production mode: security headers, health probes, logs with request ids, error pages."""
 
-import io
 import json
 import logging
 import os
@@ -30,17 +29,6 @@ def run_manage(env_changes, *args, text=True):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=text, timeout=60
     )
-
-
-@pytest.fixture
-def log_lines():
-    """The JSON lines the log handler writes during the test."""
-    handler = next(h for h in logging.getLogger("django").handlers if h.name == "stderr")
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    lines = []
-    yield lambda: [*lines, *(json.loads(line) for line in stream.getvalue().splitlines())]
-    handler.setStream(previous)
 
 
 def test_check_deploy_reports_nothing_in_production_mode():
