@@ -267,33 +267,34 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 
 # --- Logging --------------------------------------------------------------------
-# One JSON object per line on stdout, each with the request id; errors carry their
-# stack trace here (exc_info), never in a response.
+# One JSON object per line on standard error, each with the request id; errors carry
+# their stack trace here (exc_info), never in a response. Standard output is a
+# command's own output (export_members writes its CSV there), so no log line may
+# reach it; gunicorn's logs (registry/gunicorn.py) share the same stream.
 log_level = env_choice("DJANGO_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "registry.logs.RequestIdFilter"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            # ISO 8601 in UTC, whatever DJANGO_TIME_ZONE says.
-            "timestamp": "time",
-        }
+    "filters": {
+        "request_id": {"()": "registry.logs.RequestIdFilter"},
+        "as_client_error": {"()": "registry.logs.AsClientError"},
     },
+    # The line's shape (fields, UTC time) is registry/logs.py's, shared with gunicorn.
+    "formatters": {"json": {"()": "registry.logs.JsonFormatter"}},
     "handlers": {
-        "stdout": {
+        "stderr": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": "json",
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["stdout"], "level": log_level},
+    "root": {"handlers": ["stderr"], "level": log_level},
     "loggers": {
         # Replace Django's own handlers (console in debug, e-mail to ADMINS) with ours.
-        "django": {"handlers": ["stdout"], "level": log_level, "propagate": False},
+        "django": {"handlers": ["stderr"], "level": log_level, "propagate": False},
+        # A Host header not in ALLOWED_HOSTS is the client's doing (scanners send them all
+        # day): a warning on one line, not an error with the stack that refused it.
+        "django.security.DisallowedHost": {"level": log_level, "filters": ["as_client_error"]},
     },
 }

@@ -1,4 +1,6 @@
 import io
+import json
+import logging
 
 import pytest
 from django.conf import settings
@@ -105,3 +107,13 @@ def english_by_default():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def log_lines():
+    """The JSON lines the project's log handler writes during the test, as dicts."""
+    handler = next(h for h in logging.getLogger("django").handlers if h.name == "stderr")
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    handler.setStream(previous)

@@ -7,11 +7,13 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.core.validators import MaxValueValidator
 from django.db import connection, transaction
 from django.db.utils import ConnectionDoesNotExist
 from django.template.defaultfilters import filesizeformat
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +21,7 @@ from members import csv_io
 from members.csv_io.columns import folded
 from members.dates import DatePrecision, start_of_period
 from members.filters import DirectoryFilter
-from members.models import Membership, Organisation
+from members.models import DeclaredFigures, Membership, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
 
 
@@ -484,6 +486,22 @@ def test_invalid_row_is_rejected_with_its_row_column_and_message_and_nothing_cha
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("column", ["enterprises", "employment"])
+def test_a_count_larger_than_its_field_stores_is_refused_with_its_row_and_column(db, tmp_path, column):
+    field = DeclaredFigures._meta.get_field(column)
+    largest = min(v.limit_value for v in field.validators if isinstance(v, MaxValueValidator))
+    assert csv_io.plan_import(make_file(org_row(**{column: str(largest)}))).errors == []
+    for too_large in (str(largest + 1), "9" * 40, "9" * 5000):
+        plan = csv_io.plan_import(make_file(org_row(**{column: too_large})))
+        assert [(e.row, e.column) for e in plan.errors] == [(2, column)]
+        assert plan.errors[0].message == f"Is larger than {largest}, the largest number this column can hold."
+    with pytest.raises(CommandError, match="nothing was imported"):
+        import_with_command(tmp_path, make_file(org_row(), org_row(slug="big", **{column: "9" * 40})))
+    with translation.override("fr"):
+        message = csv_io.plan_import(make_file(org_row(**{column: "9" * 40}))).errors[0].message
+    assert message.startswith(f"Est supérieur à {largest}")
+
+
 # Import and Membership.clean() refuse the same membership with the same message
 # (members/validation.py is the one home of the rules).
 
@@ -626,7 +644,7 @@ FILE_REJECTIONS = [
         "colour",
         "Unknown column",
     ),
-    ("not utf-8", "slug,name,kind\ncoop,Crédit,bank\n".encode("cp1252"), "", "The file is not in UTF-8"),
+    ("not utf-8", "slug,name,kind\ncoop,Crédit,bank\n".encode("cp1252"), "name", "The file is not in UTF-8"),
     ("utf-16", "slug,name,kind\n".encode("utf-16"), "", "The file is in UTF-16"),
     ("ragged row", b"slug,name,kind\ncoop,Coop\n", "", "This row has 2 cells; the header has 3"),
     ("nul character", b"slug,name,kind\ncoop,Co\x00op,bank\n", "name", "Contains a NUL character"),

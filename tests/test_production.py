@@ -1,6 +1,5 @@
 """Production mode: security headers, health probes, logs with request ids, error pages."""
 
-import io
 import json
 import logging
 import os
@@ -13,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from members.csv_io import HEADERS
 from registry.env import cache_from_url, env_pair
 from registry.routers import ReplicaRouter, pinned_to_primary
 
@@ -23,23 +23,12 @@ PRODUCTION_ENV = {
 }
 
 
-def run_manage(env_changes, *args):
+def run_manage(env_changes, *args, text=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     env.update(env_changes)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=text, timeout=60
     )
-
-
-@pytest.fixture
-def log_lines():
-    """The JSON lines the stdout handler writes during the test."""
-    handler = next(h for h in logging.getLogger("django").handlers if h.name == "stdout")
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    lines = []
-    yield lambda: [*lines, *(json.loads(line) for line in stream.getvalue().splitlines())]
-    handler.setStream(previous)
 
 
 def test_check_deploy_reports_nothing_in_production_mode():
@@ -148,6 +137,31 @@ def test_a_sane_request_id_from_the_proxy_is_kept_returned_and_logged(client, db
     assert logged[-1]["request_id"] == "lb-1234.abc"
     assert logged[-1]["level"] == "WARNING"
     assert "/en/no-such-page/" in logged[-1]["message"]
+
+
+def test_export_to_standard_output_is_exactly_the_csv_and_the_logs_go_to_standard_error(tmp_path):
+    # A process of its own, as a script runs it: the start-up log line (axes) must not
+    # land in the file, which must re-import with nothing to change.
+    env = {**PRODUCTION_ENV, "DATABASE_URL": f"sqlite:///{tmp_path / 'register.sqlite3'}"}
+    for command in (["migrate", "--no-input"], ["load_seed"]):
+        assert run_manage(env, *command).returncode == 0
+    written = tmp_path / "written.csv"
+    assert run_manage(env, "export_members", "--output", str(written)).returncode == 0
+    exported = run_manage(env, "export_members", text=False)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == written.read_bytes()
+    assert exported.stdout.decode().splitlines()[0] == ",".join(HEADERS)
+    logged = [json.loads(line) for line in exported.stderr.decode().splitlines()]
+    assert "axes.apps" in {line["logger"] for line in logged}
+    piped = tmp_path / "piped.csv"
+    piped.write_bytes(exported.stdout)
+    again = run_manage(env, "import_members", "--dry-run", str(piped))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        "Dry run, nothing written. Would do — organisations created: 0, organisations updated: 0, "
+        "organisations unchanged: 6, memberships created: 0, memberships updated: 0, "
+        "memberships unchanged: 7\n"
+    )
 
 
 def test_a_request_id_that_could_forge_a_log_line_is_replaced(client, db):

@@ -11,10 +11,12 @@ differences) and every error; apply_import() writes a plan with no errors in
 one transaction with bulk queries. Nothing is written unless every row is valid.
 
 One job per module: columns (the definition, the cell parsers, formula
-neutralising), export (the query, streaming, the downloads), parsing (bytes
-to rows: size, encoding, delimiter, header, cells), planning (the rows
-against each other and the register, with members/validation.py's rules),
-applying (the bulk writes). This package holds the names callers use.
+neutralising), export (the query, streaming, the downloads), records (bytes
+to CSV records: what the file is, its encoding and delimiter, the row a
+spreadsheet shows for each record, where a problem lies), parsing (records to
+rows: size, header, cells), planning (the rows against each other and the
+register, with members/validation.py's rules), applying (the bulk writes).
+This package holds the names callers use.
 """
 
 from members.csv_io.applying import apply_import

@@ -17,13 +17,14 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_slug
+from django.core.validators import MaxValueValidator, URLValidator, validate_slug
 from django.db.models import (
     Case,
     CharField,
     ExpressionWrapper,
     F,
     Func,
+    IntegerField,
     OuterRef,
     Subquery,
     TextChoices,
@@ -184,7 +185,7 @@ def _date(value: str) -> datetime.date:
     )
 
 
-def _count(value: str) -> int:
+def _whole(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -194,8 +195,42 @@ def _count(value: str) -> int:
     return number
 
 
+def _count_of(name: str) -> Parser:
+    """The parser of a declaration's count: a whole number no larger than the model's field stores.
+
+    The bound is the field's own MaxValueValidator, the one the admin applies,
+    which Django derives from the database's integer column; read when the first
+    cell is parsed, so that importing this module opens no database backend.
+    """
+    field = DeclaredFigures._meta.get_field(name)
+    if not isinstance(field, IntegerField):
+        raise TypeError(f"DeclaredFigures.{name} is not an integer field.")
+
+    def parse(value: str) -> int:
+        largest = _largest(field)
+        number = None if _more_digits_than(value, largest) else _whole(value)
+        if number is None or number > largest:
+            raise ValueError(
+                _("Is larger than %(max)d, the largest number this column can hold.") % {"max": largest}
+            )
+        return number
+
+    return parse
+
+
+def _more_digits_than(value: str, largest: int) -> bool:
+    # Said before int() runs, which refuses more than 4,300 digits with a message about digits.
+    return value.isascii() and value.isdigit() and len(value) > len(str(largest))
+
+
+@cache
+def _largest(field: IntegerField[Any, Any]) -> int:
+    limits = [v.limit_value for v in field.validators if isinstance(v, MaxValueValidator)]
+    return min(limit() if callable(limit) else limit for limit in limits)
+
+
 def _year(value: str) -> int:
-    year = _count(value)
+    year = YEAR_MAX + 1 if _more_digits_than(value, YEAR_MAX) else _whole(value)
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise ValueError(str(YEAR_RANGE_MESSAGE))
     return year
@@ -302,9 +337,21 @@ COLUMNS = (
     ),
     Column("figures_year", DECLARATION, "year", _latest_declaration("year"), _year, cell=NUMBER),
     Column(
-        "enterprises", DECLARATION, "enterprises", _latest_declaration("enterprises"), _count, cell=NUMBER
+        "enterprises",
+        DECLARATION,
+        "enterprises",
+        _latest_declaration("enterprises"),
+        _count_of("enterprises"),
+        cell=NUMBER,
     ),
-    Column("employment", DECLARATION, "employment", _latest_declaration("employment"), _count, cell=NUMBER),
+    Column(
+        "employment",
+        DECLARATION,
+        "employment",
+        _latest_declaration("employment"),
+        _count_of("employment"),
+        cell=NUMBER,
+    ),
 )
 HEADERS = [column.header for column in COLUMNS]
 BY_HEADER = {column.header: column for column in COLUMNS}

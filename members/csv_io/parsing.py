@@ -1,15 +1,14 @@
-"""Reading an import file: size limit, encoding, delimiter, header and cells, with every error.
+"""Reading an import file: size limit, header and cells, with every error.
 
 read_file() turns the bytes into rows of parsed values and the errors of
-single cells and of the file itself; checking rows against each other and
-the register is members/csv_io/planning.py's job.
+single cells and of the file itself; members/csv_io/records.py turns the bytes
+into records and says where a problem lies, and checking rows against each
+other and the register is members/csv_io/planning.py's job.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,37 +17,23 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from members.csv_io.columns import BY_HEADER, COLUMNS, HEADERS, TEXT, unneutralise
+from members.csv_io.records import (
+    Records,
+    RowError,
+    UnreadableFile,
+    broken_record_error,
+    column_letter,
+    decode,
+    sniff_delimiter,
+    unclosed_quote_error,
+)
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-# A line of the file: split on "\n" only, as csv expects with newline="".
-_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
 def max_import_bytes() -> int:
     """The largest file import accepts: settings.MEMBERS_IMPORT_MAX_BYTES, 20 MB by default."""
     return getattr(settings, "MEMBERS_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
-
-
-def row_label(number: int) -> str:
-    """Return "row 5", as errors name a row of the file."""
-    return _("row %(row)d") % {"row": number}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A problem in the file: its row (the header is row 1, as a spreadsheet counts), column and message."""
-
-    row: int | None
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = []
-        if self.row:
-            where.append(row_label(self.row))
-        if self.column:
-            where.append(_("column “%(column)s”") % {"column": self.column})
-        return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
 class Row:
@@ -76,32 +61,6 @@ class ParsedFile:
     readable: bool = True
 
 
-def decode(data: bytes) -> str:
-    """Return the file's text, or raise ValueError saying which encoding it needs."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValueError(
-            _("The file is in UTF-16. Save it as “CSV UTF-8” in your spreadsheet program and try again.")
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ValueError(
-            _(
-                "The file is not in UTF-8 (the first character that is not is on line %(line)d; the file "
-                "was probably saved as Windows-1252 or Latin-1). Save it as “CSV UTF-8” in your "
-                "spreadsheet program and try again."
-            )
-            % {"line": line}
-        ) from error
-
-
-def sniff_delimiter(text: str) -> str:
-    """Comma or semicolon, whichever separates the header's names (no header contains either)."""
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
-
-
 def too_large_error(size: int) -> RowError:
     """The error for a file of this many bytes, over the limit."""
     return RowError(
@@ -118,26 +77,32 @@ def read_file(data: bytes) -> ParsedFile:
         return ParsedFile(errors=[too_large_error(len(data))], readable=False)
     try:
         text = decode(data)
-    except ValueError as error:
-        return ParsedFile(errors=[RowError(None, "", str(error))], readable=False)
-    # Lines read lazily: a StringIO would hold a second, wider copy of the whole file.
-    lines = (match.group() for match in _LINE.finditer(text))
-    reader = csv.reader(lines, delimiter=sniff_delimiter(text))
+    except UnreadableFile as problem:
+        return ParsedFile(errors=[problem.error], readable=False)
+    records = Records(text, sniff_delimiter(text))
     parsed = ParsedFile()
+    header: list[str] = []
     try:
-        header = [name.strip() for name in next(reader, [])]
+        header = [name.strip() for name in next(records, [])]
+        unclosed = unclosed_quote_error(records, [])
+        if unclosed:  # the whole file was read as the header
+            return ParsedFile(errors=[unclosed], readable=False)
         parsed.errors = _header_errors(header)
         if parsed.errors:
             parsed.readable = False
             return parsed
         parsed.columns = set(header)
-        parsed.rows = _parse_rows(reader, header, parsed.errors)
-    except csv.Error as error:
-        message = _("The file is not valid CSV: %(error)s") % {"error": error}
-        parsed.errors.append(RowError(reader.line_num, "", message))
+        parsed.rows = _parse_rows(records, header, parsed.errors)
+    except csv.Error:
+        parsed.errors.append(broken_record_error(records, header))
         parsed.readable = False
         return parsed
-    if not parsed.rows and not parsed.errors:
+    unclosed = unclosed_quote_error(records, header) if records.row > 1 else None
+    if unclosed:
+        # The other errors of that row come from everything it swallowed.
+        parsed.errors = [e for e in parsed.errors if e.row != unclosed.row] + [unclosed]
+        parsed.readable = False
+    elif not parsed.rows and not parsed.errors:
         parsed.errors.append(RowError(None, "", _("The file has a header but no rows.")))
     return parsed
 
@@ -147,12 +112,20 @@ def _header_errors(header: list[str]) -> list[RowError]:
         return [RowError(1, "", _("The file is empty: the first row must name the columns."))]
     errors = []
     seen = set()
-    for name in header:
-        if name not in BY_HEADER:
+    for index, name in enumerate(header):
+        if "\x00" in name:
+            # Not also "unknown" and, when the rest is a column's name, "missing" as well.
+            name = name.replace("\x00", "").strip()
+            message = _(
+                "The name of this column holds a NUL character (invisible, and never in a CSV file "
+                "a spreadsheet writes). Type the name again."
+            )
+            errors.append(RowError(1, name, message, letter="" if name else column_letter(index)))
+        elif name not in BY_HEADER:
             message = _("Unknown column. The accepted columns are: %(columns)s.") % {
                 "columns": ", ".join(HEADERS)
             }
-            errors.append(RowError(1, name, message))
+            errors.append(RowError(1, name, message, letter="" if name else column_letter(index)))
         elif name in seen:
             errors.append(RowError(1, name, _("This column appears twice.")))
         seen.add(name)
@@ -165,12 +138,12 @@ def _header_errors(header: list[str]) -> list[RowError]:
     return errors
 
 
-def _parse_rows(reader: Iterator[list[str]], headers: list[str], errors: list[RowError]) -> list[Row]:
+def _parse_rows(records: Records, headers: list[str], errors: list[RowError]) -> list[Row]:
     rows = []
     columns = [BY_HEADER[name] for name in headers]
     specs = [(c.header, c.parse, c.cell == TEXT, c.required) for c in columns]
-    for index, record in enumerate(reader):
-        number = index + 2
+    for record in records:
+        number = records.row
         if not "".join(record).strip():
             continue
         if len(record) != len(columns):

@@ -29,7 +29,8 @@ from members.csv_io.columns import (
     ORGANISATION_COLUMNS,
     Column,
 )
-from members.csv_io.parsing import Row, RowError, read_file, row_label
+from members.csv_io.parsing import Row, read_file
+from members.csv_io.records import RowError, row_label
 from members.dates import DatePrecision, start_of_period
 from members.models import Membership, Organisation
 from members.validation import (

@@ -1,11 +1,12 @@
 """Import organisations and memberships from a CSV file, all or nothing."""
 
+import os
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from members.csv_io import apply_import, plan_import
+from members.csv_io import ImportPlan, apply_import, max_import_bytes, plan_import, too_large_error
 
 
 class Command(BaseCommand):
@@ -21,11 +22,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, file: Path, dry_run: bool, **options: Any) -> None:
+        limit = max_import_bytes()
         try:
-            data = file.read_bytes()
+            with file.open("rb") as opened:
+                # Refused by its size on disk, before anything is read; then read no more than
+                # the limit allows, should the file be growing or have no size (a pipe).
+                size = os.fstat(opened.fileno()).st_size
+                data = b"" if size > limit else opened.read(limit + 1)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
-        plan = plan_import(data)
+        if size > limit or len(data) > limit:
+            plan = ImportPlan(errors=[too_large_error(max(size, len(data)))])
+        else:
+            plan = plan_import(data)
         if plan.errors:
             for problem in plan.errors:
                 self.stderr.write(str(problem))
