@@ -73,19 +73,23 @@ def is_registry_administrator(user: AnyUser) -> bool:
 
 
 def editable_federation_ids(user: AnyUser) -> frozenset[int]:
-    """Return the ids of the federations whose memberships the user may edit (empty for others)."""
+    """Return the ids of the federations whose memberships the user may edit (empty for others).
+
+    Those of the user's federation editor rows, when the user holds the role
+    (the Federation editors group): a row alone, left over from a role taken
+    away, gives nothing, on every page.
+    """
     if not _is_staff(user):
         return frozenset()
     cache = _cache(user)
     if "federations" not in cache:
-        cache["federations"] = frozenset(
-            FederationEditor.objects.filter(user=user).values_list("federation_id", flat=True)
-        )
+        rows = FederationEditor.objects.filter(user=user, user__groups__name=FEDERATION_EDITORS)
+        cache["federations"] = frozenset(rows.values_list("federation_id", flat=True))
     return cache["federations"]
 
 
 def is_federation_editor(user: AnyUser) -> bool:
-    """Return whether the user edits at least one federation (and is not an administrator)."""
+    """Return whether the user holds the editor role for at least one federation (and is no administrator)."""
     return not is_registry_administrator(user) and bool(editable_federation_ids(user))
 
 
@@ -200,13 +204,14 @@ def can_change_organisation_fields(user: AnyUser) -> bool:
 def can_open_organisation_for_editing(user: AnyUser, organisation: Organisation | None) -> bool:
     """Whether the user may save an organisation's page, for its own fields or its inlines.
 
-    Editors may: any organisation may join their federations, and the page's
-    inlines are where they add the membership. The organisation's own fields
-    stay read-only for them.
+    Editors may (the role, and its permission to add memberships): any
+    organisation may join their federations, and the page's inlines are where
+    they add the membership. The organisation's own fields stay read-only for
+    them.
     """
     if organisation is None:
         return can_change_organisation_fields(user)
-    return can_change_organisation_fields(user) or is_federation_editor(user)
+    return can_change_organisation_fields(user) or (is_federation_editor(user) and can_add_membership(user))
 
 
 # Import and export

@@ -413,3 +413,41 @@ def test_each_role_gets_the_expected_answer_from_the_csv_views(client, world, ac
 
     assert response.status_code == expected
     assert not Organisation.objects.filter(slug="new-one").exists()
+
+
+@pytest.mark.parametrize("model", ["organisation", "membership", "declaredfigures"])
+@pytest.mark.parametrize("action", ["change", "change (save)", "history"])
+def test_a_federation_editor_row_without_the_role_opens_no_record_of_the_register(
+    client, world, django_user_model, model, action
+):
+    from tests.factories import FederationEditorFactory
+
+    # A row left behind when the group was taken away (or never given): staff, but no role.
+    former = django_user_model.objects.create_user("former-editor", is_staff=True)
+    FederationEditorFactory(user=former, federation=world["cecop"])
+    record = world["records"][model]["inside"]
+    method, url_for = ACTIONS[action]
+    url = url_for(model, record)
+    data = {}
+    if method == "post":
+        data = _changed(model, post_data_from(_client_for(client, world["users"]["administrator"]).get(url)))
+
+    response = getattr(_client_for(client, former), method)(url, data)
+
+    assert response.status_code == 403
+
+
+def test_read_only_staff_with_a_federation_editor_row_cannot_save_an_organisations_page(client, world):
+    from tests.factories import FederationEditorFactory
+
+    reader = world["users"]["read-only"]
+    FederationEditorFactory(user=reader, federation=world["cecop"])
+    url = reverse("admin:members_organisation_change", args=[world["records"]["organisation"]["inside"].pk])
+    data = post_data_from(_client_for(client, world["users"]["administrator"]).get(url))
+
+    page = _client_for(client, reader).get(url)
+    saved = client.post(url, data)
+
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert saved.status_code == 403
