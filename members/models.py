@@ -629,7 +629,8 @@ class FederationEditor(models.Model):
         verbose_name=_("federation"),
         help_text=_(
             "The editor may add, change and end this federation's memberships, and edit the "
-            "declared figures of the federation and of its present and past members."
+            "declared figures of the federation and of the organisations that belong, now or in "
+            "the past, to no federation but those they edit."
         ),
     )
 

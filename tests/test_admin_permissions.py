@@ -102,17 +102,20 @@ ACTIONS = {
 
 # Expected status per action for: administrator, editor inside CECOP, editor outside, read-only.
 # Anonymous visitors are always sent to the login page (302).
-SCOPED = {
+MEMBERSHIP = {
     "changelist": (200, 200, 200, 200),
     "add": (200, 200, 200, 403),
     "change": (200, 200, 200, 200),  # outside CECOP the editor sees it read-only
     "change (save)": (302, 302, 403, 403),
-    "delete": (200, 200, 403, 403),
-    "delete (confirm)": (302, 302, 403, 403),
+    # Editors end memberships; only administrators delete them.
+    "delete": (200, 403, 403, 403),
+    "delete (confirm)": (302, 403, 403, 403),
     "history": (200, 200, 200, 200),
     "revert": (200, 200, 200, 200),  # a read-only view of the old version
     "revert (save)": (302, 302, 403, 403),
 }
+# "Inside": the figures of an organisation that belongs to CECOP alone; "outside": to another federation.
+DECLARATION = {**MEMBERSHIP, "delete": (200, 200, 403, 403), "delete (confirm)": (302, 302, 403, 403)}
 ORGANISATION = {
     "changelist": (200, 200, 200, 200),
     "add": (200, 403, 403, 403),
@@ -124,7 +127,7 @@ ORGANISATION = {
     "revert": (200, 200, 200, 200),
     "revert (save)": (302, 403, 403, 403),
 }
-MATRIX = {"membership": SCOPED, "declaredfigures": SCOPED, "organisation": ORGANISATION}
+MATRIX = {"membership": MEMBERSHIP, "declaredfigures": DECLARATION, "organisation": ORGANISATION}
 
 
 def _expected(model, action, role, scope):
@@ -274,17 +277,19 @@ def test_an_editor_cannot_slip_another_federations_membership_into_the_organisat
     assert elsewhere.left_on is None
 
 
-def test_an_editor_cannot_delete_another_federations_membership_with_the_bulk_action(client, world):
+def test_an_editor_cannot_delete_memberships_with_the_bulk_action_not_even_their_federations(client, world):
     editor = world["users"]["editor of CECOP"]
     inside = world["records"]["membership"]["inside"]
     outside = world["records"]["membership"]["outside"]
+    url = reverse("admin:members_membership_changelist") + "?status=all"
 
-    response = _client_for(client, editor).post(
-        reverse("admin:members_membership_changelist") + "?status=all",
-        {"action": "delete_selected", "_selected_action": [inside.pk, outside.pk], "post": "yes"},
+    offered = _client_for(client, editor).get(url).context["action_form"].fields["action"].choices
+    response = client.post(
+        url, {"action": "delete_selected", "_selected_action": [inside.pk, outside.pk], "post": "yes"}
     )
 
-    assert response.status_code == 403
+    assert "delete_selected" not in dict(offered)
+    assert response.status_code == 302  # back to the list: "No action selected"
     assert Membership.objects.filter(pk__in=[inside.pk, outside.pk]).count() == 2
 
 
