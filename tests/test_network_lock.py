@@ -85,7 +85,7 @@ def test_saving_only_a_memberships_dates_does_not_read_the_network(db, django_as
     membership = MembershipFactory()
     membership.left_on = D(2024, 1, 1)
 
-    # 1. the savepoint is not a query; the UPDATE of the row; 2. its history row.
+    # 1. the UPDATE of the row; 2. its history row. No lock, no walk up the network.
     with django_assert_num_queries(2):
         membership.save(update_fields=["left_on"])
 
