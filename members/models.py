@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
@@ -34,7 +34,7 @@ from members.rules import (
     has_ended,
     is_current,
 )
-from members.validation import membership_errors
+from members.validation import Period, cycle_error, cycles, lock_network, membership_errors
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -403,6 +403,26 @@ class Membership(TimeStamped):
             "federation": self.federation.short_name,
         }
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # No constraint can refuse a cycle, and clean() may have run before another writer's
+        # commit, or not at all: the ban is checked again here, in the transaction of the write
+        # and under the network's lock (members/validation.py's lock_network), so two saves at
+        # the same moment cannot close a loop that neither saw. Only the ends of a membership
+        # shape the network; a save of other fields alone cannot close a loop. A membership of
+        # itself is the loop a named constraint refuses (members_membership_not_self).
+        fields = kwargs.get("update_fields")
+        shaping = fields is None or bool({"member", "member_id", "federation", "federation_id"} & set(fields))
+        if not shaping or self.member_id == self.federation_id:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Membership, instance=self)):
+            lock_network()
+            period = Period(self.member_id, self.federation_id, self.joined_on, self.left_on, pk=self.pk)
+            if cycles([period], excluding=[self.pk] if self.pk else []):
+                message = cycle_error(self.member.short_name, self.federation.short_name)
+                raise ValidationError({"federation": [message]})
+            super().save(*args, **kwargs)
+
     @property
     def joined_display(self) -> str:
         return format_at_precision(self.joined_on, self.joined_precision)
@@ -609,7 +629,8 @@ class FederationEditor(models.Model):
         verbose_name=_("federation"),
         help_text=_(
             "The editor may add, change and end this federation's memberships, and edit the "
-            "declared figures of the federation and of its present and past members."
+            "declared figures of the federation and of the organisations that belong, now or in "
+            "the past, to no federation but those they edit."
         ),
     )
 

@@ -4,9 +4,17 @@
   model permissions allow.
 - Federation editors (the group plus one or more FederationEditor rows) see
   every record, but add, change and end only the memberships of their
-  federations, and edit the declared figures of their federations and of
-  the organisations that are or were members of them.
+  federations (never delete one, nor move one to another member), and edit
+  the declared figures of their federations and of the organisations that
+  belong, now or in the past, to none but their federations.
 - Read-only staff see everything and change nothing.
+
+The editors' scope is closed under their own actions: no sequence of what
+they may do changes the figures of an organisation that belongs to a
+federation they do not edit. Adding such an organisation to their federation
+makes it shared, not theirs; and since they cannot delete a membership nor
+change its member, an organisation once shared stays shared for them (only
+an administrator can delete the other membership).
 
 Django's model permissions (given to the groups by the first migration) are the
 first gate; the federation scope below is the second. Every admin view and
@@ -20,13 +28,15 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict, TypeGuard, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db import router
+from django.db.models import Exists, OuterRef
 
-from members.models import FederationEditor, Membership
+from members.models import DeclaredFigures, FederationEditor, Membership
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from members.models import DeclaredFigures, Organisation
+    from members.models import Organisation
 
 # Whoever a request is from: `request.user`.
 AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
@@ -73,34 +83,48 @@ def is_registry_administrator(user: AnyUser) -> bool:
 
 
 def editable_federation_ids(user: AnyUser) -> frozenset[int]:
-    """Return the ids of the federations whose memberships the user may edit (empty for others)."""
+    """Return the ids of the federations whose memberships the user may edit (empty for others).
+
+    Those of the user's federation editor rows, when the user holds the role
+    (the Federation editors group): a row alone, left over from a role taken
+    away, gives nothing, on every page.
+    """
     if not _is_staff(user):
         return frozenset()
     cache = _cache(user)
     if "federations" not in cache:
-        cache["federations"] = frozenset(
-            FederationEditor.objects.filter(user=user).values_list("federation_id", flat=True)
-        )
+        rows = FederationEditor.objects.filter(user=user, user__groups__name=FEDERATION_EDITORS)
+        cache["federations"] = frozenset(rows.values_list("federation_id", flat=True))
     return cache["federations"]
 
 
 def is_federation_editor(user: AnyUser) -> bool:
-    """Return whether the user edits at least one federation (and is not an administrator)."""
+    """Return whether the user holds the editor role for at least one federation (and is no administrator)."""
     return not is_registry_administrator(user) and bool(editable_federation_ids(user))
 
 
 def declarable_organisation_ids(user: AnyUser) -> frozenset[int]:
-    """Return the ids of organisations whose declared figures an editor may edit.
+    """Return the ids of organisations whose declared figures an editor may add, change and delete.
 
-    The editor's federations themselves, and every organisation that is or
-    ever was a direct member of one of them.
+    The editor's federations themselves, and the organisations all of whose
+    memberships, current or past, are of federations the editor edits. An
+    organisation that also belongs, or belonged, to another federation is
+    shared: its figures count in that federation's too, so they are not this
+    editor's to change, even once it has joined theirs. One query.
     """
     federations = editable_federation_ids(user)
     if not federations:
         return frozenset()
     cache = _cache(user)
     if "declarable" not in cache:
-        members = Membership.objects.filter(federation_id__in=federations).values_list("member_id", flat=True)
+        elsewhere = Membership.objects.filter(member_id=OuterRef("member_id")).exclude(
+            federation_id__in=federations
+        )
+        members = (
+            Membership.objects.filter(federation_id__in=federations)
+            .filter(~Exists(elsewhere))
+            .values_list("member_id", flat=True)
+        )
         cache["declarable"] = federations | frozenset(members)
     return cache["declarable"]
 
@@ -124,27 +148,54 @@ def can_add_membership(user: AnyUser) -> bool:
 
 
 def can_edit_membership(user: AnyUser, membership: Membership, action: str = "change") -> bool:
-    """Whether the user may change (or delete: action="delete") this membership."""
+    """Whether the user may change (or delete: action="delete") this membership.
+
+    Only administrators delete memberships. Editors end them (the date left),
+    as the admin advises everyone, so the history and past figures stay right,
+    and so that the membership still marks its member as shared.
+    """
     if not _has(user, action, "membership"):
         return False
     if is_registry_administrator(user):
         return True
-    return membership.federation_id in editable_federation_ids(user)
+    return action != "delete" and membership.federation_id in editable_federation_ids(user)
 
 
 def can_edit_some_memberships(user: AnyUser, action: str = "change") -> bool:
     """Whether the user may change (or delete) any membership at all, before one is chosen."""
     if not _has(user, action, "membership"):
         return False
-    return is_registry_administrator(user) or bool(editable_federation_ids(user))
+    if is_registry_administrator(user):
+        return True
+    return action != "delete" and bool(editable_federation_ids(user))
 
 
 def can_save_membership(user: AnyUser, membership: Membership) -> bool:
-    """Whether the membership, as it is about to be saved, lies in the user's scope."""
+    """Whether the membership, as it is about to be saved, lies in the user's scope.
+
+    For an editor its federation must be theirs and, for a stored membership,
+    must have been theirs, with the same member: a membership never moves to
+    another organisation in an editor's hands (nor through a revert), or it
+    could be taken off an organisation and leave its figures theirs.
+    """
     allowed = can_add_membership(user) if membership.pk is None else _has(user, "change", "membership")
     if not allowed:
         return False
-    return is_registry_administrator(user) or membership.federation_id in editable_federation_ids(user)
+    if is_registry_administrator(user):
+        return True
+    federations = editable_federation_ids(user)
+    if membership.federation_id not in federations:
+        return False
+    if membership.pk is None:
+        return True
+    # What may be saved is decided on the primary, never on a replica that may lag.
+    stored = (
+        Membership.objects.using(router.db_for_write(Membership))
+        .filter(pk=membership.pk)
+        .values_list("member_id", "federation_id")
+        .first()
+    )
+    return stored is not None and stored[0] == membership.member_id and stored[1] in federations
 
 
 # Declared figures
@@ -182,11 +233,29 @@ def can_edit_declaration(
 
 
 def can_save_declaration(user: AnyUser, declaration: DeclaredFigures) -> bool:
-    """Whether the declaration, as it is about to be saved, lies in the user's scope."""
+    """Whether the declaration, as it is about to be saved, lies in the user's scope.
+
+    For an editor its organisation must be one whose figures are theirs and,
+    for a stored declaration, must have been one (whatever the form, or the
+    version a revert restores, says).
+    """
     action = "add" if declaration.pk is None else "change"
     if not _has(user, action, "declaredfigures"):
         return False
-    return is_registry_administrator(user) or declaration.organisation_id in declarable_organisation_ids(user)
+    if is_registry_administrator(user):
+        return True
+    declarable = declarable_organisation_ids(user)
+    if declaration.organisation_id not in declarable:
+        return False
+    if declaration.pk is None:
+        return True
+    stored = (
+        DeclaredFigures.objects.using(router.db_for_write(DeclaredFigures))
+        .filter(pk=declaration.pk)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    return stored in declarable
 
 
 # Organisations
@@ -200,13 +269,14 @@ def can_change_organisation_fields(user: AnyUser) -> bool:
 def can_open_organisation_for_editing(user: AnyUser, organisation: Organisation | None) -> bool:
     """Whether the user may save an organisation's page, for its own fields or its inlines.
 
-    Editors may: any organisation may join their federations, and the page's
-    inlines are where they add the membership. The organisation's own fields
-    stay read-only for them.
+    Editors may (the role, and its permission to add memberships): any
+    organisation may join their federations, and the page's inlines are where
+    they add the membership. The organisation's own fields stay read-only for
+    them.
     """
     if organisation is None:
         return can_change_organisation_fields(user)
-    return can_change_organisation_fields(user) or is_federation_editor(user)
+    return can_change_organisation_fields(user) or (is_federation_editor(user) and can_add_membership(user))
 
 
 # Import and export

@@ -11,7 +11,10 @@ refuses the same membership with the same message.
 The database holds the same rules where it can (members/models.py's check
 constraints, and on PostgreSQL an exclusion constraint against overlaps);
 this module is what turns them into a message a member of staff understands
-before the database is asked.
+before the database is asked. No constraint can see a cycle, so the check is
+made under a lock that serialises it with the write that follows
+(`lock_network()`): `Membership.save()` and the import's `apply_import()`
+check again under it, in the transaction of their write.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from django.db import connections, router
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -179,6 +183,43 @@ def _reaches_further(a: Period, b: Period) -> bool:
     return a.left_on is None or a.left_on > b.left_on
 
 
+# The key of the one advisory lock that lock_network() takes: any constant of the register's own
+# (the bytes of "members"), the same in every process that writes to the database.
+NETWORK_LOCK_KEY = 0x6D656D62657273
+
+
+def lock_network() -> None:
+    """Hold, until the current transaction ends, the lock serialising every change to the network's shape.
+
+    A cycle spans several rows that two transactions may each add one of: each
+    checks the network as committed, finds no loop and writes, and the two
+    writes together close one (cecop → trial-x from one import, trial-x →
+    cecop from another a moment later). No constraint can refuse that. So on
+    PostgreSQL whoever is about to check for cycles and then write takes one
+    transaction-scoped advisory lock first: a second writer waits at this line
+    until the first has committed or rolled back, and its check, made after,
+    reads what the first wrote (READ COMMITTED reads as of each statement).
+
+    Outside a transaction the lock would end with its own statement, so
+    nothing is taken: the write paths (`Membership.save()`, `apply_import()`)
+    open their transaction and call this again before they write. The
+    admin's change, add and revert views run their validation in the
+    transaction of their save, so the second of two staff saving opposite
+    memberships is shown the cycle message on the form.
+
+    SQLite needs no lock of ours: it lets one connection write at a time, and a
+    transaction that read before another's write committed cannot write
+    after it ("database is locked"), so two such writes never both commit.
+    """
+    from members.models import Membership
+
+    connection = connections[router.db_for_write(Membership)]
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NETWORK_LOCK_KEY])
+
+
 def cycles(new: Sequence[Period], *, excluding: Iterable[int] = ()) -> list[Period]:
     """Return the new memberships among `new` that would close a loop in the network.
 
@@ -263,6 +304,9 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
             )
     if not periods:
         return errors
+    # Asked before a save (a model's clean(), the admin's formsets): in the transaction
+    # of that save, the check and the write are serialised with everyone else's.
+    lock_network()
     changing = [m.pk for m in memberships if m.pk]
 
     def error(period: Period, field: str, message: Callable[[str, str], str]) -> None:

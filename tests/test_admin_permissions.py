@@ -102,17 +102,20 @@ ACTIONS = {
 
 # Expected status per action for: administrator, editor inside CECOP, editor outside, read-only.
 # Anonymous visitors are always sent to the login page (302).
-SCOPED = {
+MEMBERSHIP = {
     "changelist": (200, 200, 200, 200),
     "add": (200, 200, 200, 403),
     "change": (200, 200, 200, 200),  # outside CECOP the editor sees it read-only
     "change (save)": (302, 302, 403, 403),
-    "delete": (200, 200, 403, 403),
-    "delete (confirm)": (302, 302, 403, 403),
+    # Editors end memberships; only administrators delete them.
+    "delete": (200, 403, 403, 403),
+    "delete (confirm)": (302, 403, 403, 403),
     "history": (200, 200, 200, 200),
     "revert": (200, 200, 200, 200),  # a read-only view of the old version
     "revert (save)": (302, 302, 403, 403),
 }
+# "Inside": the figures of an organisation that belongs to CECOP alone; "outside": to another federation.
+DECLARATION = {**MEMBERSHIP, "delete": (200, 200, 403, 403), "delete (confirm)": (302, 302, 403, 403)}
 ORGANISATION = {
     "changelist": (200, 200, 200, 200),
     "add": (200, 403, 403, 403),
@@ -124,7 +127,7 @@ ORGANISATION = {
     "revert": (200, 200, 200, 200),
     "revert (save)": (302, 403, 403, 403),
 }
-MATRIX = {"membership": SCOPED, "declaredfigures": SCOPED, "organisation": ORGANISATION}
+MATRIX = {"membership": MEMBERSHIP, "declaredfigures": DECLARATION, "organisation": ORGANISATION}
 
 
 def _expected(model, action, role, scope):
@@ -274,17 +277,19 @@ def test_an_editor_cannot_slip_another_federations_membership_into_the_organisat
     assert elsewhere.left_on is None
 
 
-def test_an_editor_cannot_delete_another_federations_membership_with_the_bulk_action(client, world):
+def test_an_editor_cannot_delete_memberships_with_the_bulk_action_not_even_their_federations(client, world):
     editor = world["users"]["editor of CECOP"]
     inside = world["records"]["membership"]["inside"]
     outside = world["records"]["membership"]["outside"]
+    url = reverse("admin:members_membership_changelist") + "?status=all"
 
-    response = _client_for(client, editor).post(
-        reverse("admin:members_membership_changelist") + "?status=all",
-        {"action": "delete_selected", "_selected_action": [inside.pk, outside.pk], "post": "yes"},
+    offered = _client_for(client, editor).get(url).context["action_form"].fields["action"].choices
+    response = client.post(
+        url, {"action": "delete_selected", "_selected_action": [inside.pk, outside.pk], "post": "yes"}
     )
 
-    assert response.status_code == 403
+    assert "delete_selected" not in dict(offered)
+    assert response.status_code == 302  # back to the list: "No action selected"
     assert Membership.objects.filter(pk__in=[inside.pk, outside.pk]).count() == 2
 
 
@@ -413,3 +418,41 @@ def test_each_role_gets_the_expected_answer_from_the_csv_views(client, world, ac
 
     assert response.status_code == expected
     assert not Organisation.objects.filter(slug="new-one").exists()
+
+
+@pytest.mark.parametrize("model", ["organisation", "membership", "declaredfigures"])
+@pytest.mark.parametrize("action", ["change", "change (save)", "history"])
+def test_a_federation_editor_row_without_the_role_opens_no_record_of_the_register(
+    client, world, django_user_model, model, action
+):
+    from tests.factories import FederationEditorFactory
+
+    # A row left behind when the group was taken away (or never given): staff, but no role.
+    former = django_user_model.objects.create_user("former-editor", is_staff=True)
+    FederationEditorFactory(user=former, federation=world["cecop"])
+    record = world["records"][model]["inside"]
+    method, url_for = ACTIONS[action]
+    url = url_for(model, record)
+    data = {}
+    if method == "post":
+        data = _changed(model, post_data_from(_client_for(client, world["users"]["administrator"]).get(url)))
+
+    response = getattr(_client_for(client, former), method)(url, data)
+
+    assert response.status_code == 403
+
+
+def test_read_only_staff_with_a_federation_editor_row_cannot_save_an_organisations_page(client, world):
+    from tests.factories import FederationEditorFactory
+
+    reader = world["users"]["read-only"]
+    FederationEditorFactory(user=reader, federation=world["cecop"])
+    url = reverse("admin:members_organisation_change", args=[world["records"]["organisation"]["inside"].pk])
+    data = post_data_from(_client_for(client, world["users"]["administrator"]).get(url))
+
+    page = _client_for(client, reader).get(url)
+    saved = client.post(url, data)
+
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert saved.status_code == 403

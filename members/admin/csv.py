@@ -32,6 +32,7 @@ from members import permissions
 from members.admin.mixins import ModelAdminBase
 from members.csv_io import (
     ImportPlan,
+    StalePlanError,
     apply_import,
     export_options,
     export_response,
@@ -183,8 +184,15 @@ class CsvImportExportMixin(ModelAdminBase):
             request.session.pop(SESSION_KEY, None)
             self._describe(context, plan, stored["name"], stored["sha256"])
             return None
-        # Only administrators reach this far (can_import), so the user is signed in.
-        counts = apply_import(plan, user=cast(AbstractBaseUser, request.user))
+        try:
+            # Only administrators reach this far (can_import), so the user is signed in.
+            counts = apply_import(plan, user=cast(AbstractBaseUser, request.user))
+        except StalePlanError as stale:
+            # Changed again between this check and the write (another import, a member of staff).
+            request.session.pop(SESSION_KEY, None)
+            plan.errors = stale.errors
+            self._describe(context, plan, stored["name"], stored["sha256"])
+            return None
         request.session.pop(SESSION_KEY, None)
         messages.success(
             request,

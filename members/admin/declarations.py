@@ -68,7 +68,8 @@ class DeclaredFiguresAdmin(ScopedForeignKeyMixin, CheckedSaveMixin, CappedListMi
         ),
         (_("Source"), {"fields": ["source", "source_note"]}),
     ]
-    # An editor declares for their federations and the organisations that are or were members of them.
+    # An editor declares for their federations and the organisations that belong, now or in the past,
+    # to none but their federations (members/permissions.py's declarable_organisation_ids).
     scoped_foreign_keys = {"organisation": permissions.declarable_organisation_ids}
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -15,6 +16,9 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     django-simple-history checks only the view permission before saving a
     revert; here a POST to the revert page also needs has_revert_permission()
     on the record as it is now, and save_model() checks the reverted version.
+    As Django's change view does, the revert validates and saves in one
+    transaction, so a check made under a lock (members/validation.py's ban on
+    cycles) still holds when the reverted version is written.
     """
 
     # Timestamps change on every save; the diff lists the fields staff changed.
@@ -38,7 +42,8 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
             raise Http404
         if request.method == "POST" and not self.has_revert_permission(request, current):
             raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
     def set_history_delta_changes(
         self, request: HttpRequest, historical_records: Any, foreign_keys_are_objs: bool = True

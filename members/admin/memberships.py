@@ -177,6 +177,13 @@ class MembershipAdmin(
     ]
     actions = ["end_today"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> Any:
+        # Once saved, a membership stays its member's in an editor's hands (members/permissions.py's
+        # can_save_membership refuses the change on saving, whatever the form sends).
+        if obj is not None and not permissions.is_registry_administrator(request.user):
+            return [*super().get_readonly_fields(request, obj), "member"]
+        return super().get_readonly_fields(request, obj)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return permissions.can_add_membership(request.user)
 

@@ -8,7 +8,9 @@ with no change. The README's "Data in and out" section documents the format.
 Import is in two steps: plan_import() reads and checks the whole file and
 returns a plan (what would be created, updated or left alone, with the
 differences) and every error; apply_import() writes a plan with no errors in
-one transaction with bulk queries. Nothing is written unless every row is valid.
+one transaction with bulk queries, after checking again, under the network's
+lock, that no membership it creates would now close a loop (StalePlanError
+otherwise). Nothing is written unless every row is valid.
 
 One job per module: columns (the definition, the cell parsers, formula
 neutralising), export (the query, streaming, the downloads), records (bytes
@@ -19,7 +21,7 @@ register, with members/validation.py's rules), applying (the bulk writes).
 This package holds the names callers use.
 """
 
-from members.csv_io.applying import apply_import
+from members.csv_io.applying import StalePlanError, apply_import
 from members.csv_io.columns import COLUMNS, DECLARATION, FORMULA_LEADS, HEADERS, neutralise, unneutralise
 from members.csv_io.export import (
     directory_csv,
@@ -39,6 +41,7 @@ __all__ = [
     "FORMULA_LEADS",
     "HEADERS",
     "ImportPlan",
+    "StalePlanError",
     "apply_import",
     "directory_csv",
     "directory_queryset",

@@ -10,8 +10,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from members.batches import batched
 from members.cache import register_changed
-from members.csv_io.planning import ImportPlan
+from members.csv_io.parsing import RowError
+from members.csv_io.planning import ImportPlan, NewMembership
 from members.models import Membership, Organisation, TimeStamped
+from members.validation import Node, Period, cycle_error, cycles, lock_network
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -19,15 +21,35 @@ if TYPE_CHECKING:
 BATCH_SIZE = 1000
 
 
+class StalePlanError(Exception):
+    """The register changed since the plan was made so that it can no longer be applied; `errors` say how."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = errors
+
+
 def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict[str, int]:
     """Write a valid plan in one transaction with bulk queries; recorded in the history as the user's.
 
-    Return the plan's counts.
+    Return the plan's counts. Raise StalePlanError, writing nothing, when a
+    membership to create would now close a loop in the network.
     """
     if plan.errors:
         raise ValueError("An import plan with errors cannot be applied.")
     database = router.db_for_write(Organisation)
     with transaction.atomic(using=database):
+        # The plan was checked against the register as it was then; another import or a
+        # member of staff may have added memberships since. Under the network's lock, held
+        # until this transaction ends (members/validation.py), the new memberships are
+        # checked again for cycles before anything is written.
+        lock_network()
+        needed = {slug for new in plan.memberships_to_create for slug in (new.member, new.federation)}
+        ids: dict[str, int] = {}
+        stored = Organisation.objects.using(database)
+        for batch in batched(needed - set(plan.organisations_to_create), database):
+            ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
+        _refuse_cycles(plan, ids, database)
         created = bulk_create_with_history(
             [Organisation(**values) for values in plan.organisations_to_create.values()],
             Organisation,
@@ -35,23 +57,57 @@ def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict
             default_user=user,
         )
         # bulk_create_with_history hands the objects back with their ids on every database.
-        ids = {organisation.slug: organisation.pk for organisation in created}
+        ids.update({organisation.slug: organisation.pk for organisation in created})
         _update(Organisation, plan.organisations_to_update, user, database)
-        needed = {
-            slug for member, federation, _v in plan.memberships_to_create for slug in (member, federation)
-        }
-        stored = Organisation.objects.using(database)
-        for batch in batched(needed - set(ids), database):
-            ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
         memberships = [
-            Membership(member_id=ids[member], federation_id=ids[federation], **values)
-            for member, federation, values in plan.memberships_to_create
+            Membership(member_id=ids[new.member], federation_id=ids[new.federation], **new.values)
+            for new in plan.memberships_to_create
         ]
         bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
         _update(Membership, plan.memberships_to_update, user, database)
         # Bulk writes send no save signals: tell the figures cache the register changed.
         register_changed()
     return plan.counts()
+
+
+def _refuse_cycles(plan: ImportPlan, ids: dict[str, int], database: str) -> None:
+    """Raise StalePlanError if a membership the plan creates would close a loop in the network as it is now.
+
+    Organisations in the register are known by id, those the plan creates by
+    slug, as in the plan. Only the memberships created can close a loop: the
+    plan's updates never change a membership's member or federation.
+    """
+
+    def node(slug: str) -> Node:
+        return ids.get(slug, slug)
+
+    periods = [
+        Period(
+            node(new.member),
+            node(new.federation),
+            new.values["joined_on"],
+            new.values["left_on"],
+            origin=new,
+        )
+        for new in plan.memberships_to_create
+    ]
+    looping = cycles(periods)
+    if not looping:
+        return
+    names: dict[Node, str] = {
+        pk: acronym or name
+        for pk, acronym, name in Organisation.objects.using(database)
+        .filter(pk__in=[n for p in looping for n in (p.member, p.federation) if isinstance(n, int)])
+        .values_list("pk", "acronym", "name")
+    }
+    for slug, values in plan.organisations_to_create.items():
+        names[slug] = values.get("acronym") or values["name"]
+    errors = []
+    for period in looping:
+        assert isinstance(period.origin, NewMembership)  # noqa: S101 - set above
+        message = cycle_error(names[period.member], names[period.federation])
+        errors.append(RowError(period.origin.row, "federation", message))
+    raise StalePlanError(errors)
 
 
 def _update(

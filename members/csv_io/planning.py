@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import router
 from django.utils.translation import gettext as _
@@ -61,6 +61,15 @@ class Change:
     new: str
 
 
+class NewMembership(NamedTuple):
+    """A membership the import would create: its ends by slug, its fields, and the file's row it is on."""
+
+    member: str
+    federation: str
+    values: dict[str, Any]
+    row: int
+
+
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTION_LABELS = {
     CREATE: gettext_lazy("create"),
@@ -100,8 +109,7 @@ class ImportPlan:
     organisations_to_create: dict[str, dict[str, Any]] = field(default_factory=dict)
     # pk -> changed field values
     organisations_to_update: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # (member slug, federation slug, field values)
-    memberships_to_create: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    memberships_to_create: list[NewMembership] = field(default_factory=list)
     # pk -> changed field values
     memberships_to_update: dict[int, dict[str, Any]] = field(default_factory=dict)
     unchanged_organisations: int = 0
@@ -368,7 +376,9 @@ class _Planner:
             "left_precision": left_precision,
         }
         if old is None:
-            self.plan.memberships_to_create.append((values["slug"], values["federation"], new))
+            self.plan.memberships_to_create.append(
+                NewMembership(values["slug"], values["federation"], new, row.number)
+            )
             planned_row.membership_action = CREATE
             # The precision of a date that is not there says nothing.
             shown = new if left is not None else {k: v for k, v in new.items() if k != "left_precision"}

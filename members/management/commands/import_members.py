@@ -6,7 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from members.csv_io import ImportPlan, apply_import, max_import_bytes, plan_import, too_large_error
+from members.csv_io import (
+    ImportPlan,
+    StalePlanError,
+    apply_import,
+    max_import_bytes,
+    plan_import,
+    too_large_error,
+)
 
 
 class Command(BaseCommand):
@@ -43,7 +50,16 @@ class Command(BaseCommand):
             if row.changes and options["verbosity"] > 1:
                 changes = "; ".join(f"{c.column}: {c.old!r} → {c.new!r}" for c in row.changes)
                 self.stdout.write(f"row {row.row} ({row.action}): {changes}")
-        counts = plan.counts() if dry_run else apply_import(plan)
+        try:
+            counts = plan.counts() if dry_run else apply_import(plan)
+        except StalePlanError as stale:
+            # Another import or a member of staff changed the register while this one was checked.
+            for problem in stale.errors:
+                self.stderr.write(str(problem))
+            raise CommandError(
+                f"{len(stale.errors)} error(s) in {file} against the register as it is now; "
+                "nothing was imported."
+            ) from None
         summary = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in counts.items())
         prefix = "Dry run, nothing written. Would do — " if dry_run else "Imported — "
         self.stdout.write(prefix + summary)
