@@ -1,10 +1,15 @@
-"""RSS 2.0 and Atom feeds of membership events: who joined and who left, newest first."""
+"""RSS 2.0 and Atom feeds of membership events: who joined and who left, newest first.
+
+Every title and description is plain text: names, source titles and notes as
+staff typed them, never markup. The two generators below write that text as
+each format's readers read it.
+"""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
@@ -12,14 +17,45 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Membership, Organisation
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
+    from django.utils.xmlutils import SimplerXMLGenerator
 
 FEED_LENGTH = 30
+
+
+class TextRssFeed(Rss201rev2Feed):
+    """RSS 2.0 of plain text, escaped once as HTML for readers.
+
+    RSS has no way to say what a title or a description holds, and readers
+    render both as HTML: a note reading `<iframe …>` would be a live frame.
+    Each is escaped here, once (the XML writer's own escaping is undone by
+    the reader's XML parser), so the reader shows the very characters typed.
+    """
+
+    def __init__(self, title: str, link: str, description: str | None, **kwargs: Any) -> None:
+        super().__init__(escape(title), link, None if description is None else escape(description), **kwargs)
+
+    def add_item(self, title: str, link: str, description: str, *args: Any, **kwargs: Any) -> None:
+        super().add_item(escape(title), link, escape(description), *args, **kwargs)
+
+
+class TextAtomFeed(Atom1Feed):
+    """Atom whose entries' summaries are `type="text"`, as its titles are by default.
+
+    Django's Atom1Feed writes every summary as `type="html"`; text that says it is text
+    needs no escaping of its own and cannot become markup in any reader.
+    """
+
+    def add_item_elements(self, handler: SimplerXMLGenerator, item: dict[str, Any]) -> None:
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +114,7 @@ def latest_events(
 class _MembershipEventsFeed(Feed):
     """What the feeds of membership events share: their items and how each is written."""
 
-    feed_type: type[SyndicationFeed] = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = TextRssFeed
 
     def items(self, obj: Organisation | None = None) -> list[MembershipEvent]:
         return latest_events(obj)
@@ -131,11 +167,11 @@ class EventsRssFeed(_MembershipEventsFeed):
         return reverse("members:home")
 
     def feed_url(self, obj: None = None) -> str:
-        return reverse("members:events-atom" if self.feed_type is Atom1Feed else "members:events-rss")
+        return reverse("members:events-atom" if self.feed_type is TextAtomFeed else "members:events-rss")
 
 
 class EventsAtomFeed(EventsRssFeed):
-    feed_type = Atom1Feed
+    feed_type = TextAtomFeed
     subtitle = EventsRssFeed.description
 
 
@@ -159,12 +195,12 @@ class FederationEventsRssFeed(_MembershipEventsFeed):
     def feed_url(self, obj: Organisation) -> str:
         name = (
             "members:federation-events-atom"
-            if self.feed_type is Atom1Feed
+            if self.feed_type is TextAtomFeed
             else "members:federation-events-rss"
         )
         return reverse(name, kwargs={"slug": obj.slug})
 
 
 class FederationEventsAtomFeed(FederationEventsRssFeed):
-    feed_type = Atom1Feed
+    feed_type = TextAtomFeed
     subtitle = FederationEventsRssFeed.description

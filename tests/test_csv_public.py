@@ -139,3 +139,17 @@ def test_export_command_takes_the_directorys_filters_and_refuses_bad_ones(db):
     assert [r["slug"] for r in rows_of(out.getvalue())] == ["joined-2017"]
     with pytest.raises(CommandError, match="--kind"):
         call_command("export_members", "--kind", "club", stdout=io.StringIO())
+
+
+def test_markup_in_names_is_downloaded_as_csv_text_no_browser_renders(client, db):
+    markup = '<img src=x onerror=alert(1)><a href="https://evil.example/">Log in</a>'
+    OrganisationFactory(slug="org", name=markup, city="<iframe src=//evil.example/>")
+
+    response, text = download(client)
+
+    # A download with its type declared and sniffing off: never opened as a page.
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    [row] = rows_of(text)
+    assert (row["name"], row["city"]) == (markup, "<iframe src=//evil.example/>")

@@ -5,10 +5,11 @@ import datetime
 # The feeds parsed here are the site's own output, not untrusted input (hence the S314 noqa).
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 
 import pytest
 
-from tests.factories import FederationFactory, MembershipFactory
+from tests.factories import FederationFactory, MembershipFactory, SourceFactory
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -109,3 +110,69 @@ def test_federation_page_announces_its_own_feeds(client, seeded):
     html = client.get("/en/federations/cicopa/").content.decode()
     assert 'href="/en/federations/cicopa/events.rss"' in html
     assert 'href="/en/federations/cicopa/events.atom"' in html
+
+
+# --- Names, titles and notes are text --------------------------------------------
+
+# What a federation editor can type into a source's title or a membership's note.
+MARKUP = (
+    '<img src=x onerror=alert(1)><a href="https://evil.example/">Log in</a><iframe src="//evil.example/">'
+)
+
+
+class _HtmlReader(HTMLParser):
+    """Reads a feed value as a reader that renders it as HTML does: its elements, and its text."""
+
+    def __init__(self, value):
+        super().__init__(convert_charrefs=True)
+        self.elements, self.text = [], ""
+        self.feed(value)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text += data
+
+
+@pytest.fixture
+def marked_up_membership(db):
+    federation = FederationFactory(acronym="<b>FED</b>", slug="fed")
+    source = SourceFactory(title=f"Report {MARKUP}", published_on=None)
+    return MembershipFactory(
+        federation=federation, member__acronym="<i>M&amp;</i>", source=source, source_note=MARKUP
+    )
+
+
+@pytest.mark.parametrize("url", ["/en/feeds/events.rss", "/en/federations/fed/events.rss"])
+def test_markup_in_names_sources_and_notes_reaches_rss_readers_as_text(client, marked_up_membership, url):
+    channel, [item] = rss_items(client, url)
+
+    # RSS readers render titles and descriptions as HTML: ours are text escaped for them once.
+    for value in (item.findtext("title"), item.findtext("description"), channel.findtext("title")):
+        assert _HtmlReader(value).elements == []
+    assert _HtmlReader(item.findtext("title")).text == "<i>M&amp;</i> joined <b>FED</b>"
+    description = _HtmlReader(item.findtext("description")).text
+    assert f"“{MARKUP}”" in description
+    assert f"Source: Report {MARKUP}" in description
+    if "federations" in url:
+        assert _HtmlReader(channel.findtext("title")).text == "Membership news of <b>FED</b>"
+        assert _HtmlReader(channel.findtext("description")).elements == []
+
+
+@pytest.mark.parametrize("url", ["/en/feeds/events.atom", "/en/federations/fed/events.atom"])
+def test_markup_in_names_sources_and_notes_reaches_atom_readers_as_text(client, marked_up_membership, url):
+    feed, [entry] = atom_entries(client, url)
+
+    summary = entry.find(f"{ATOM}summary")
+    title = entry.find(f"{ATOM}title")
+    for element in (summary, title, feed.find(f"{ATOM}title")):
+        assert element.get("type", "text") == "text"
+        assert len(element) == 0  # no element of the markup survives as XML either
+    assert title.text == "<i>M&amp;</i> joined <b>FED</b>"
+    assert f"“{MARKUP}”" in summary.text
+    assert f"Source: Report {MARKUP}" in summary.text

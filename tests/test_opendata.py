@@ -134,3 +134,21 @@ def test_the_schema_lists_the_models_kinds_categories_precisions_and_year_bounds
     assert definitions["precision"]["enum"] == DatePrecision.values
     year = definitions["declared_figures"]["properties"]["year"]
     assert (year["minimum"], year["maximum"]) == (rules.YEAR_MIN, rules.YEAR_MAX)
+
+
+MARKUP = '<img src=x onerror=alert(1)><a href="//evil.example/">Log in</a><iframe src="//evil.example/">'
+
+
+def test_markup_in_names_sources_and_notes_is_carried_as_json_text_no_browser_renders(client, db):
+    source = SourceFactory(title=f"Report {MARKUP}")
+    MembershipFactory(member__name=MARKUP, member__slug="org", source=source, source_note=MARKUP)
+
+    response = client.get(URL)
+    document = json.loads(b"".join(response.streaming_content))
+
+    # JSON strings are text: the characters as typed, and no browser sniffs the file as HTML.
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert next(o for o in document["organizations"] if o["id"] == "org")["name"] == MARKUP
+    [membership] = document["memberships"]
+    assert membership["sources"][0]["note"] == f"Report {MARKUP}"
+    assert membership["sources"][0]["quote"] == MARKUP
