@@ -46,6 +46,40 @@ def test_switching_language_keeps_the_reader_on_the_same_page(client, seeded, pa
     assert f'<html lang="{language}">' in response.content.decode()
 
 
+# Addresses a browser reads as another site's once they become a link: "//host/…", "/\\host/…".
+OFF_SITE_ADDRESSES = [
+    "//evil.example/en/",
+    "//evil.example/en/organisations/?joined=2017",
+    "//evil.example/en/no-such-page/",
+    "///evil.example/en/",
+    "/\\evil.example/en/",
+    "/\\evil.example/en/no-such-page/",
+    "/\\/evil.example/en/",
+    "/en//evil.example/",
+    "/en/\\evil.example/",
+]
+
+
+@pytest.mark.parametrize("address", OFF_SITE_ADDRESSES)
+def test_language_links_of_a_page_reached_by_an_off_site_looking_address_stay_on_this_site(
+    client, seeded, address
+):
+    # The test client would parse "//host/…" as a host; the server is handed the path as it came.
+    path, _, query = address.partition("?")
+    response = client.get("/", PATH_INFO=path, QUERY_STRING=query)
+    links = switcher_links(response.content.decode())
+
+    assert set(links) == {"fr", "es"}
+    for language, link in links.items():
+        assert link.startswith(f"/{language}/")
+        assert "evil.example" not in link and "\\" not in link
+
+
+def test_language_links_of_a_missing_page_lead_to_the_home_page_in_each_language(client, seeded):
+    links = switcher_links(client.get("/en/no-such-page/?q=1").content.decode())
+    assert links == {"fr": "/fr/", "es": "/es/"}
+
+
 def test_switcher_is_plain_links_so_public_pages_set_no_cookie(client, seeded):
     response = client.get("/en/")
     html = response.content.decode()
