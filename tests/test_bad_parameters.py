@@ -1,8 +1,8 @@
-"""The admin's lists, export and history given parameters they cannot use: never a 500.
+"""Addresses no page can use, public or staff: never a 500.
 
-A value of the address reaches the database as typed; a list filter takes
-only what it can use, and any list given a parameter it cannot use shows
-itself without filters and says so.
+An address holding NUL is refused with 400 (PostgreSQL cannot compare such a
+string); a list filter takes only what it can use, and any list given a
+parameter it cannot use shows itself without filters and says so.
 """
 
 import datetime
@@ -17,6 +17,7 @@ from django.urls import reverse
 from members.models import CountryRegion, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, SourceFactory
 
+NUL = "\x00"
 ADMIN = "/" + settings.ADMIN_PATH
 
 
@@ -39,6 +40,36 @@ def administrator_client(register, client, staff_member):
     """Django's own client, which keeps cookies (the admin's messages) and contexts."""
     client.force_login(staff_member("administrator"))
     return client
+
+
+@pytest.mark.parametrize(
+    ("address", "params"),
+    [
+        ("/en/organisations/", {"federation": NUL}),
+        ("/en/statistics/", {"federation": NUL}),
+        ("/en/organisations/", {"q": f"fed{NUL}"}),
+        ("/en/organisations/", {f"q{NUL}": "fed"}),
+        ("/data/register.json", {"federation": NUL}),
+        ("/en/organisations/%00/", {}),
+        (f"{ADMIN}members/organisation/", {"country": NUL}),
+        (f"{ADMIN}members/organisation/%00/history/", {}),
+        (
+            f"{ADMIN}autocomplete/",
+            {"app_label": "members", "model_name": "membership", "field_name": "federation", "term": NUL},
+        ),
+    ],
+)
+def test_an_address_holding_nul_is_answered_400_whatever_the_database(administrator_client, address, params):
+    # PostgreSQL cannot compare a string holding NUL: such a value failed there as a 500.
+    response = administrator_client.get(address, params)
+    assert response.status_code == 400
+    assert "Address not understood" in response.content.decode()
+
+
+def test_the_400_page_is_in_the_readers_language(client, register):
+    response = client.get("/fr/organisations/", {"q": NUL})
+    assert response.status_code == 400
+    assert '<html lang="fr">' in response.content.decode()
 
 
 @pytest.mark.parametrize(
