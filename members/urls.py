@@ -6,8 +6,10 @@ from members.pagecache import conditional, public_page
 
 app_name = "members"
 
-# The query parameters the directory reads: its filters and the page number.
+# The query parameters each page reads: the directory its filters and the page number.
 DIRECTORY_PARAMS = [*DirectoryFilter.base_filters, "page"]
+FEDERATION_PARAMS = ["as_of"]
+STATISTICS_PARAMS = ["as_of", "federation"]
 
 # Public pages and feeds answer a conditional GET with 304 while the register is unchanged,
 # and readers are served them from the cache (members/pagecache.py). The organisation page
@@ -26,9 +28,11 @@ urlpatterns = [
         name="organisation-detail",
     ),
     path(
-        "federations/<slug:slug>/", public_page(views.federation_detail, ["as_of"]), name="federation-detail"
+        "federations/<slug:slug>/",
+        public_page(views.federation_detail, FEDERATION_PARAMS),
+        name="federation-detail",
     ),
-    path("statistics/", public_page(views.statistics, ["as_of", "federation"]), name="statistics"),
+    path("statistics/", public_page(views.statistics, STATISTICS_PARAMS), name="statistics"),
     path("feeds/events.rss", public_page(feeds.EventsRssFeed()), name="events-rss"),
     path("feeds/events.atom", public_page(feeds.EventsAtomFeed()), name="events-atom"),
     path(

@@ -1,10 +1,11 @@
-"""Project-wide middleware: request ids and primary-database pinning."""
+"""Project-wide middleware: request ids, addresses holding NUL, and primary-database pinning."""
 
 import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponseBase
 
 from registry.logs import current_request_id
@@ -32,6 +33,29 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class RejectNulMiddleware:
+    """Answer 400 to an address whose path or query holds a NUL character.
+
+    PostgreSQL can neither store nor compare a string holding NUL, so any such
+    value that reached a query (a slug, a filter, a search, an admin id or
+    autocomplete term) failed there, a 500; SQLite answered. No value of the
+    register can hold one (forms refuse it), so the address names nothing, on
+    either database. Form fields sent in a POST are left to the forms, which
+    say what is wrong.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if "\x00" in request.path or any(
+            "\x00" in name or any("\x00" in value for value in values) for name, values in request.GET.lists()
+        ):
+            # Django answers with the 400 page and logs the request as a bad one.
+            raise BadRequest("The address holds a NUL character.")
+        return self.get_response(request)
 
 
 class PrimaryDatabaseMiddleware:

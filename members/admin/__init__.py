@@ -16,8 +16,18 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import declarations, memberships, organisations, reference, staff
+from members.admin.mixins import CheckedListMixin
 
 __all__ = ["declarations", "memberships", "organisations", "reference", "staff"]
+
+# Every list of the site, those of Django's and django-axes' ModelAdmins too (registered
+# before this app's, which comes last in INSTALLED_APPS), answers a parameter it cannot
+# use with the list and a message, never an error.
+for model, model_admin in list(admin.site._registry.items()):
+    if not isinstance(model_admin, CheckedListMixin):
+        admin_class = type(model_admin)
+        admin.site.unregister(model)
+        admin.site.register(model, type(admin_class.__name__, (CheckedListMixin, admin_class), {}))
 
 admin.site.site_header = _("Register of co-operative federations")
 admin.site.site_title = _("Register administration")

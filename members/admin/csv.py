@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
@@ -112,7 +113,12 @@ class CsvImportExportMixin(ModelAdminBase):
         for name in ("bom", "delimiter"):
             params.pop(name, None)
         request.GET = params  # type: ignore[assignment]  # the stubs type request.GET as never replaced
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            # The list says which of its filters it could not use (CheckedListMixin).
+            messages.error(request, _("Nothing was exported: choose the list's filters again, then export."))
+            return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
         params.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
         return export_response(queryset, request, prefix="organisations")
 

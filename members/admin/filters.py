@@ -6,15 +6,20 @@ list the membership filters (federation, category, current/former, year
 joined) describe one and the same membership: "current members of CECOP who
 joined in 2017" keeps an organisation only if a single membership of it
 matches all three.
+
+Every filter of ours takes only values it can use (CheckedListFilter): the
+value comes from the address as typed, and reaches the database.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.http import HttpRequest
@@ -25,7 +30,7 @@ from django_countries import countries
 
 from members import permissions
 from members.models import CountryRegion, Membership, MembershipQuerySet, Organisation, Region
-from members.rules import former_memberships
+from members.rules import YEAR_MAX, YEAR_MIN, former_memberships
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -64,11 +69,40 @@ class CappedCountPaginator(Paginator):
     capped = False
 
 
-class DefaultChoiceFilter(admin.SimpleListFilter):
+class CheckedListFilter(admin.SimpleListFilter):
+    """A list filter whose value() is only ever one its queryset can use.
+
+    `?joined=abc`, `?federation=abc` or a year no date can hold reached the
+    database and failed there, as a 500. accepts() says which values the
+    filter takes, by default those its lookups offer (a filter whose lookups()
+    reads value() says otherwise); any other value raises
+    IncorrectLookupParameters, the admin's own answer to a parameter a list
+    cannot use (see CheckedListMixin: the list without its filters, and a
+    message). Each filter checks its value as the list is built, whether or
+    not it reads it then: the organisation list's membership filters are all
+    applied by the first of them.
+    """
+
+    parameter_name: str
+
+    def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        self.value()
+
+    def value(self) -> str | None:
+        value = super().value()
+        if value not in (None, "") and not self.accepts(str(value)):
+            raise IncorrectLookupParameters(f"{self.parameter_name}={str(value)[:40]!r}")
+        return value
+
+    def accepts(self, value: str) -> bool:
+        return value in {str(lookup) for lookup, _title in self.lookup_choices}
+
+
+class DefaultChoiceFilter(CheckedListFilter):
     """A filter that applies `default` when the address names no value, and offers "All" explicitly."""
 
     default = "all"
-    parameter_name: str
 
     def value(self) -> str | None:
         value = super().value()
@@ -97,7 +131,7 @@ def _today() -> datetime.date:
 # Filters of the membership list (each narrows the membership rows).
 
 
-class FieldFilter(admin.SimpleListFilter):
+class FieldFilter(CheckedListFilter):
     """Keeps the rows whose `field` is the value chosen."""
 
     field: str
@@ -152,10 +186,15 @@ class FederationFilter(FieldFilter):
         wanted = Q(kind__in=Organisation.TOP_LEVEL_KINDS)
         if not permissions.is_registry_administrator(request.user):
             wanted |= Q(pk__in=permissions.editable_federation_ids(request.user))
-        if self.value() and str(self.value()).isdigit():
+        if self.value():
             wanted |= Q(pk=self.value())
         federations = Organisation.objects.filter(wanted).only("name", "acronym").order_by("name")
         return [(str(f.pk), f.short_name) for f in federations]
+
+    def accepts(self, value: str) -> bool:
+        # Any organisation's number that a 64-bit key can hold, listed or not: a federation's
+        # page links to its members.
+        return re.fullmatch(r"[0-9]{1,18}", value) is not None
 
 
 class CategoryFilter(FieldFilter):
@@ -181,8 +220,12 @@ class YearJoinedFilter(FieldFilter):
         years = range(span["last"].year, span["first"].year - 1, -1)
         return [(str(year), str(year)) for year in years]
 
+    def accepts(self, value: str) -> bool:
+        # Any plausible year, offered or not: a year nobody joined lists no one.
+        return re.fullmatch(r"[0-9]{4}", value) is not None and YEAR_MIN <= int(value) <= YEAR_MAX
 
-class RegionFilter(admin.SimpleListFilter):
+
+class RegionFilter(CheckedListFilter):
     """The ICA region of the organisation's (or the member's) headquarters country."""
 
     title = _("region")
@@ -211,6 +254,10 @@ class CountryFilter(FieldFilter):
             Organisation.objects.exclude(country="").order_by().values_list("country", flat=True).distinct()
         )
         return sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
+
+    def accepts(self, value: str) -> bool:
+        # Any country's code, in the register or not.
+        return value in countries
 
 
 class MemberKindFilter(FieldFilter):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
+from django.db.models import Field
 from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,6 +32,12 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().revert_disabled(request, obj) or not self.has_revert_permission(request, obj)
 
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        _check_id(self.model._meta.pk, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(
         self,
         request: HttpRequest,
@@ -40,6 +48,7 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
         current = self.get_object(request, object_id)
         if current is None:
             raise Http404
+        _check_id(self.model.history.model._meta.pk, version_id)
         if request.method == "POST" and not self.has_revert_permission(request, current):
             raise PermissionDenied
         with transaction.atomic(using=router.db_for_write(self.model)):
@@ -59,3 +68,17 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
                 helper = self.get_historical_record_context_helper(request, previous)
                 previous.history_delta_changes = helper.context_for_delta_changes(delta)
             previous = current
+
+
+def _check_id(field: Field[Any, Any] | None, value: str) -> None:
+    """Answer 404 for a number in the address that the key cannot hold (`…/history/abc/`).
+
+    django-simple-history hands the address's ids to the database as they come,
+    which fails on anything but a number, a 500; the admin's own pages look the
+    object up through get_object(), which answers None.
+    """
+    try:
+        if field is not None:
+            field.to_python(unquote(value))
+    except ValidationError:
+        raise Http404 from None

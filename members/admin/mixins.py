@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -17,6 +20,7 @@ from django.db import connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from members import permissions
 from members.admin.filters import CappedCountPaginator
@@ -109,3 +113,30 @@ class CappedListMixin(ModelAdminBase):
     paginator = CappedCountPaginator
     # The "(N total)" link would count the whole table.
     show_full_result_count = False
+
+
+class CheckedListMixin(ModelAdminBase):
+    """A list that cannot use a parameter of its address is shown without its filters, and says so.
+
+    Django answers a parameter a list cannot use (IncorrectLookupParameters: a
+    field it does not know, a value a filter refuses) by sending staff to the
+    bare list (`?e=1`) without a word; this adds the message. Django 5.2 lets
+    some values escape as errors instead, a 500: a date hierarchy's year past
+    9998 or beyond a C integer (`?declared_on__year=99999999999999999999`,
+    Django ticket #37357). A ValueError or OverflowError
+    while the list reads its address gets the same answer. Every ModelAdmin
+    of the site has this mixin, Django's and django-axes' too (members.admin).
+    """
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        try:
+            try:
+                return super().get_changelist_instance(request)
+            except (ValueError, OverflowError) as exc:
+                raise IncorrectLookupParameters(exc) from exc
+        except IncorrectLookupParameters:
+            messages.warning(
+                request,
+                _("The list could not be filtered as its address asked, so it is shown without filters."),
+            )
+            raise
