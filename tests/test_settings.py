@@ -120,6 +120,10 @@ def test_a_bad_setting_stops_start_up_with_one_clear_line(env, expected):
             "Configuration error: GUNICORN_WORKERS='0' is too small; use a whole number of at least 1.",
         ),
         (
+            {"GUNICORN_THREADS": "0"},
+            "Configuration error: GUNICORN_THREADS='0' is too small; use a whole number of at least 1.",
+        ),
+        (
             {"GUNICORN_FORWARDED_ALLOW_IPS": "127.0.0.1,proxy.internal"},
             "Configuration error: GUNICORN_FORWARDED_ALLOW_IPS holds 'proxy.internal'; use comma-separated",
         ),
