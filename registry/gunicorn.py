@@ -27,8 +27,9 @@ with reading:
     # (waiting in sendfile(), without the CPU), not a whole worker, so a handful of slow
     # readers cannot leave the probes and the pages without a worker. A worker starts
     # threads only as concurrent requests need them; each that reads the database keeps
-    # its own connection (see the README on connections).
-    worker_class = "gthread"
+    # its own connection (see the README on connections). gunicorn's gthread worker, with
+    # one mend (registry/workers.py): it never waits on a client's close on its main loop.
+    worker_class = "registry.workers.ThreadWorker"
     threads = env_int("GUNICORN_THREADS", 8, minimum=1)
     # With threads, the arbiter kills a worker whose main loop has been silent this long
     # (a hung process), not one whose request is long. What the timeout bounds per

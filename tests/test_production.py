@@ -263,7 +263,7 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
     monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     config = importlib.reload(registry.gunicorn)
     assert config.workers == multiprocessing.cpu_count() * 2 + 1
-    assert (config.worker_class, config.threads) == ("gthread", 8)
+    assert (config.worker_class, config.threads) == ("registry.workers.ThreadWorker", 8)
     assert config.accesslog == "-"
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "16")
@@ -356,3 +356,33 @@ def test_the_worker_serves_through_the_timeout_unless_it_is_off():
     unbounded = SimpleNamespace(cfg=SimpleNamespace(timeout=0), wsgi=app)
     post_worker_init(unbounded)
     assert unbounded.wsgi is app
+
+
+def test_the_worker_hands_a_graceful_close_to_its_closing_threads_not_its_main_loop():
+    from concurrent.futures import Future
+
+    from registry.workers import ThreadWorker
+
+    class Connection:
+        closes = []
+
+        def close(self, graceful=False):
+            self.closes.append(graceful)
+
+    class Closer:
+        submitted = []
+
+        def submit(self, function, **kwargs):
+            self.submitted.append(kwargs)
+
+    # As gunicorn leaves a connection it does not keep alive to finish_request, on the main loop.
+    worker = ThreadWorker.__new__(ThreadWorker)
+    worker.alive, worker.nr_conns, worker.closer = True, 1, Closer()
+    done = Future()
+    done.set_result(False)
+    connection = Connection()
+    worker.finish_request(connection, done)
+    assert Closer.submitted == [{"graceful": True}]
+    assert Connection.closes == []  # nothing waited here
+    assert worker.nr_conns == 0
+    assert "close" not in vars(connection)  # later closes are gunicorn's own again
