@@ -5,8 +5,10 @@ Popolo (popoloproject.com) names the parts: `organizations`, and
 `start_date` / `end_date`. The register adds what Popolo has no word for:
 the precision of each date, and `declared_figures` (what an organisation
 declares for a year). Every list is one query read in chunks, so the
-response streams in constant memory. members/schemas/register.schema.json
-is the committed schema the output is tested against.
+document is written in constant memory. The whole register is served from a
+file built once per version of the register (members/exportfiles.py); a
+filtered selection is streamed. members/schemas/register.schema.json is the
+committed schema the output is tested against.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
-from members.csv_io import directory_queryset
+from members import exportfiles
+from members.csv_io import directory_queryset, selects_everything
 from members.models import DeclaredFigures, Membership, Organisation
 
 SCHEMA_VERSION = "1.0"
+CONTENT_TYPE = "application/json; charset=utf-8"
 CHUNK_SIZE = 2000
 ITEMS_PER_CHUNK = 500
 
@@ -193,13 +197,26 @@ def stream_register(
     yield "]}"
 
 
-@require_GET
-def register_json(request: HttpRequest) -> StreamingHttpResponse:
+@require_safe
+def register_json(request: HttpRequest) -> HttpResponseBase:
     """The register as JSON; the directory's filters (?federation=cicopa …) select the organisations."""
-    response = StreamingHttpResponse(
-        stream_register(directory_queryset(request), source_url=request.build_absolute_uri()),
-        content_type="application/json; charset=utf-8",
-    )
+    response: HttpResponseBase
+    if selects_everything(request.GET):
+        # The whole register: the same file for every reader until the register changes. Its
+        # source_url is this address without the query, which selects nothing here.
+        address = request.build_absolute_uri(request.path)
+        response = exportfiles.serve(
+            request,
+            "register.json",
+            lambda: stream_register(source_url=address),
+            content_type=CONTENT_TYPE,
+            filename="register.json",
+        )
+    else:
+        response = StreamingHttpResponse(
+            stream_register(directory_queryset(request), source_url=request.build_absolute_uri()),
+            content_type=CONTENT_TYPE,
+        )
     # Open data: any site may read it from a browser.
     response["Access-Control-Allow-Origin"] = "*"
     return response

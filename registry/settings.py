@@ -16,6 +16,7 @@ from registry.env import (
     database_from_url,
     env_bool,
     env_choice,
+    env_directory,
     env_int,
     env_list,
     env_origins,
@@ -136,6 +137,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The full downloads (open data, CSV), built once per version of the register and sent
+# from disk (members/exportfiles.py); each application server keeps its own copy.
+MEMBERS_EXPORTS_DIR = Path(env_directory("DJANGO_EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))
 
 # The admin's address; moving it off /admin/ keeps casual scanners away.
 ADMIN_PATH = env_url_path("DJANGO_ADMIN_PATH", "admin/")

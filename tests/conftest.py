@@ -102,6 +102,13 @@ def empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def exports_dir(tmp_path, settings):
+    """Each test builds the files of the full downloads (members/exportfiles.py) in a directory of its own."""
+    settings.MEMBERS_EXPORTS_DIR = tmp_path / "exports"
+    return settings.MEMBERS_EXPORTS_DIR
+
+
+@pytest.fixture(autouse=True)
 def english_by_default():
     """Start every test in the default language: a request to /fr/ leaves French active in the thread."""
     translation.activate(settings.LANGUAGE_CODE)

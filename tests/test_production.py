@@ -274,13 +274,16 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
     import registry.gunicorn
 
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     config = importlib.reload(registry.gunicorn)
     assert config.workers == multiprocessing.cpu_count() * 2 + 1
+    assert (config.worker_class, config.threads) == ("registry.workers.ThreadWorker", 8)
     assert config.accesslog == "-"
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "16")
     monkeypatch.setenv("GUNICORN_TIMEOUT", "12")
     config = importlib.reload(registry.gunicorn)
-    assert (config.workers, config.timeout) == (3, 12)
+    assert (config.workers, config.threads, config.timeout) == (3, 16, 12)
     monkeypatch.setenv("GUNICORN_WORKERS", "many")
     with pytest.raises(ImproperlyConfigured, match="GUNICORN_WORKERS='many' is not a whole number"):
         importlib.reload(registry.gunicorn)
@@ -303,3 +306,97 @@ def test_if_the_error_page_itself_fails_a_plain_answer_still_hides_the_trace(cli
     assert response.status_code == 500
     assert response.content.decode() == "Server error. Reference: req-plain\n"
     assert any(line["message"] == "The 500 page could not be rendered" for line in log_lines())
+
+
+class FakeSocket:
+    def __init__(self):
+        self.timeout = None
+
+    def settimeout(self, seconds):
+        self.timeout = seconds
+
+
+class FakeFileWrapper:
+    def __init__(self, filelike, block_size=8192):
+        self.filelike = filelike
+
+
+def test_each_request_waits_for_its_client_at_most_the_timeout_and_bodies_go_in_small_pieces():
+    from registry.gunicorn import SEND_PIECE, bounded_by_progress
+
+    closed = []
+
+    class Body(list):
+        def close(self):
+            closed.append(True)
+
+    def app(environ, start_response):
+        return Body([b"x" * (SEND_PIECE * 2 + 1), b"", b"end"])
+
+    client = FakeSocket()
+    environ = {"gunicorn.socket": client, "wsgi.file_wrapper": FakeFileWrapper}
+    body = bounded_by_progress(app, 30)(environ, lambda *args: None)
+    # Python's socket timeout bounds each wait for the client to take data; one sendall()
+    # is bounded as a whole, so no piece is larger than SEND_PIECE.
+    assert client.timeout == 30
+    pieces = list(body)
+    assert [len(piece) for piece in pieces] == [SEND_PIECE, SEND_PIECE, 1, 3]
+    body.close()
+    assert closed == [True]
+
+
+def test_a_file_is_left_to_sendfile_which_waits_block_by_block():
+    from registry.gunicorn import bounded_by_progress
+
+    wrapped = FakeFileWrapper(io.BytesIO(b"file"))
+    environ = {"gunicorn.socket": FakeSocket(), "wsgi.file_wrapper": FakeFileWrapper}
+    assert bounded_by_progress(lambda environ, start: wrapped, 30)(environ, lambda *args: None) is wrapped
+
+
+def test_the_worker_serves_through_the_timeout_unless_it_is_off():
+    from types import SimpleNamespace
+
+    from registry.gunicorn import post_worker_init
+
+    def app(environ, start_response):
+        return [b"page"]
+
+    worker = SimpleNamespace(cfg=SimpleNamespace(timeout=30), wsgi=app)
+    post_worker_init(worker)
+    assert worker.wsgi is not app
+    client = FakeSocket()
+    assert list(worker.wsgi({"gunicorn.socket": client}, lambda *args: None)) == [b"page"]
+    assert client.timeout == 30
+    unbounded = SimpleNamespace(cfg=SimpleNamespace(timeout=0), wsgi=app)
+    post_worker_init(unbounded)
+    assert unbounded.wsgi is app
+
+
+def test_the_worker_hands_a_graceful_close_to_its_closing_threads_not_its_main_loop():
+    from concurrent.futures import Future
+
+    from registry.workers import ThreadWorker
+
+    class Connection:
+        closes = []
+
+        def close(self, graceful=False):
+            self.closes.append(graceful)
+
+    class Closer:
+        submitted = []
+
+        def submit(self, function, **kwargs):
+            self.submitted.append(kwargs)
+
+    # As gunicorn leaves a connection it does not keep alive to finish_request, on the main loop.
+    worker = ThreadWorker.__new__(ThreadWorker)
+    worker.alive, worker.nr_conns, worker.closer = True, 1, Closer()
+    done = Future()
+    done.set_result(False)
+    connection = Connection()
+    worker.finish_request(connection, done)
+    assert Closer.submitted == [{"graceful": True}]
+    assert Connection.closes == []  # nothing waited here
+    assert worker.nr_conns == 0
+    assert "close" not in vars(connection)  # later closes are gunicorn's own again

@@ -115,6 +115,10 @@ DEBUG = {"DJANGO_DEBUG": "1"}
             {**DEBUG, "DJANGO_CACHE_URL": "memcached://127.0.0.1:11211"},
             "Configuration error: DJANGO_CACHE_URL must start with redis:// or rediss://",
         ),
+        (
+            {**DEBUG, "DJANGO_EXPORTS_DIR": "/no/such/directory"},
+            "Configuration error: DJANGO_EXPORTS_DIR='/no/such/directory' is not an existing directory.",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_clear_line(env, expected):
@@ -128,6 +132,10 @@ def test_a_bad_setting_stops_start_up_with_one_clear_line(env, expected):
         (
             {"GUNICORN_WORKERS": "0"},
             "Configuration error: GUNICORN_WORKERS='0' is too small; use a whole number of at least 1.",
+        ),
+        (
+            {"GUNICORN_THREADS": "0"},
+            "Configuration error: GUNICORN_THREADS='0' is too small; use a whole number of at least 1.",
         ),
         (
             {"GUNICORN_FORWARDED_ALLOW_IPS": "127.0.0.1,proxy.internal"},

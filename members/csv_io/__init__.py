@@ -30,6 +30,7 @@ from members.csv_io.export import (
     export_response,
     export_rows,
     filtered_organisations,
+    selects_everything,
     stream_csv,
 )
 from members.csv_io.parsing import max_import_bytes, too_large_error
@@ -52,6 +53,7 @@ __all__ = [
     "max_import_bytes",
     "neutralise",
     "plan_import",
+    "selects_everything",
     "stream_csv",
     "too_large_error",
     "unneutralise",

@@ -11,9 +11,11 @@ from typing import Any, TypedDict
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
+from members import exportfiles
 from members.csv_io.columns import COLUMNS, HEADERS
 from members.filters import DirectoryFilter
 from members.models import Organisation
@@ -21,6 +23,7 @@ from members.models import Organisation
 EXPORT_CHUNK_SIZE = 2000
 # Rows written to the response per chunk: fewer, larger chunks stream faster.
 ROWS_PER_CHUNK = 500
+CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
 def export_rows(queryset: QuerySet[Organisation] | None = None) -> Iterator[list[Any]]:
@@ -87,6 +90,9 @@ class ExportOptions(TypedDict):
     delimiter: str
 
 
+DEFAULT_OPTIONS: ExportOptions = {"bom": False, "delimiter": ","}
+
+
 def export_options(params: Mapping[str, Any]) -> ExportOptions:
     """Read ?bom=1 and ?delimiter=semicolon from a request's GET or a command's options."""
     bom = str(params.get("bom", "")).lower() in {"1", "true", "yes", "on"}
@@ -104,7 +110,7 @@ def export_response(
 ) -> StreamingHttpResponse:
     """A streamed CSV download of the organisations in the queryset, with the request's options."""
     response = StreamingHttpResponse(
-        stream_csv(queryset, **export_options(request.GET)), content_type="text/csv; charset=utf-8"
+        stream_csv(queryset, **export_options(request.GET)), content_type=CONTENT_TYPE
     )
     response["Content-Disposition"] = f'attachment; filename="{export_filename(prefix)}"'
     return response
@@ -118,12 +124,39 @@ def filtered_organisations(params: Mapping[str, Any]) -> tuple[QuerySet[Organisa
     return filterset.qs, {}
 
 
+def selects_everything(params: Mapping[str, Any]) -> bool:
+    """Whether the directory's filters, as given, select every organisation: none is set.
+
+    Read from the parameters alone, with no query: every filter absent or empty, and
+    the order (not a filter, but the directory lists nothing for an unknown one) valid.
+    Anything else goes through the FilterSet, as the directory does.
+    """
+    for name in DirectoryFilter.base_filters:
+        value = params.get(name) or ""
+        if name == "sort" and value in DirectoryFilter.SORTS:
+            continue
+        if value:
+            return False
+    return True
+
+
 def directory_queryset(request: HttpRequest) -> QuerySet[Organisation]:
     """The organisations the public directory lists for the request's filters (none if they are invalid)."""
     # As the directory does (strict): a bad filter lists nothing rather than everything.
     return filtered_organisations(request.GET)[0]
 
 
-def directory_csv(request: HttpRequest) -> StreamingHttpResponse:
+@require_safe
+def directory_csv(request: HttpRequest) -> HttpResponseBase:
     """The public directory's "Download CSV": exactly the organisations its filters select."""
+    if selects_everything(request.GET) and export_options(request.GET) == DEFAULT_OPTIONS:
+        # The whole register in the default format: one file for every reader until it changes.
+        return exportfiles.serve(
+            request,
+            "register.csv",
+            stream_csv,
+            content_type=CONTENT_TYPE,
+            filename=export_filename(),
+            as_attachment=True,
+        )
     return export_response(directory_queryset(request), request)

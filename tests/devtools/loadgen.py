@@ -1,8 +1,8 @@
-"""What `manage.py fault_test` and `manage.py soak` are built from.
+"""What `manage.py fault_test`, `manage.py soak` and `manage.py slow_clients` are built from.
 
-A throwaway PostgreSQL cluster of their own (never the one other work uses), the
-application under gunicorn in production mode on 127.0.0.1, and a small HTTP
-client for the load. Everything stays on the loopback interface.
+A throwaway PostgreSQL cluster of their own (fault_test and soak; never the one
+other work uses), the application under gunicorn in production mode on
+127.0.0.1, and a small HTTP client for the load. Everything stays on the loopback interface.
 """
 
 import http.cookiejar
@@ -100,11 +100,19 @@ class ThrowawayCluster:
 class AppServer:
     """The register under gunicorn, production settings, plain http on loopback."""
 
-    def __init__(self, database_url, port, workdir, workers=None):
+    def __init__(self, database_url, port, workdir, workers=None, *, env=None, args=(), static_root=None):
         if not port_is_free(port):
             raise CommandError(f"Port {port} is in use; choose another with --http-port.")
         self.base = f"http://{LOOPBACK}:{port}"
+        self.port = port
         self.log_path = Path(workdir) / "server.log"
+        # The full downloads' files, in the run's directory rather than the project's var/.
+        self.exports_dir = Path(workdir) / "exports"
+        self.exports_dir.mkdir(exist_ok=True)
+        # Static files already collected (the suite's) are used as they are.
+        self.static_root = Path(static_root) if static_root else Path(workdir) / "static"
+        self.collect_static = static_root is None
+        self.args = list(args)
         self.admin_password = secrets.token_urlsafe(16)
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "GUNICORN_"))
@@ -116,12 +124,14 @@ class AppServer:
             # Plain http on loopback: no redirect to https, cookies that travel over http.
             DJANGO_SECURE_SSL_REDIRECT="0",
             DJANGO_SECURE_COOKIES="0",
-            DJANGO_STATIC_ROOT=str(Path(workdir) / "static"),
+            DJANGO_STATIC_ROOT=str(self.static_root),
+            DJANGO_EXPORTS_DIR=str(self.exports_dir),
             DJANGO_SUPERUSER_PASSWORD=self.admin_password,
             GUNICORN_BIND=f"{LOOPBACK}:{port}",
         )
         if workers:
             self.env["GUNICORN_WORKERS"] = str(workers)
+        self.env.update(env or {})
         self.process = None
 
     def manage(self, *args, devtools=False):
@@ -131,7 +141,8 @@ class AppServer:
 
     def prepare(self):
         self.manage("migrate", "--no-input")
-        self.manage("collectstatic", "--no-input")
+        if self.collect_static:
+            self.manage("collectstatic", "--no-input")
         self.manage("load_seed")
         self.manage(
             "createsuperuser", "--no-input", "--username", "loadtest", "--email", "loadtest@example.org"
@@ -140,7 +151,7 @@ class AppServer:
     def __enter__(self):
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "registry/gunicorn.py", "registry.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "registry/gunicorn.py", *self.args, "registry.wsgi"],
             cwd=settings.BASE_DIR,
             env=self.env,
             stdout=self.log,

@@ -1,9 +1,9 @@
 """The production settings plus the development tools app, for the suite and the tooling.
 
-The benchmark and operations commands (bench, generate_synthetic, soak, fault_test)
-need packages that only requirements-dev.txt installs, so registry/settings.py,
+The benchmark and operations commands (bench, generate_synthetic, soak, fault_test,
+slow_clients) need packages that only requirements-dev.txt installs, so registry/settings.py,
 which production loads, does not install them. pytest, `make bench`, `make soak`,
-`make fault-test` and `make synthetic` run with `--settings tests.devtools.settings`.
+`make fault-test`, `make slow-clients` and `make synthetic` run with `--settings tests.devtools.settings`.
 """
 
 from registry.settings import *  # noqa: F403
