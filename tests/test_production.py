@@ -1,5 +1,6 @@
 """Production mode: security headers, health probes, logs with request ids, error pages."""
 
+import io
 import json
 import logging
 import os
