@@ -97,6 +97,8 @@ def latest_events(
 ) -> list[MembershipEvent]:
     """Return the latest joins and departures (members only, not regional links), newest first.
 
+    A start only attested by a source ("member by" a date) is no join and is left out.
+
     Two queries whatever the register's size: the newest joins and the newest
     departures, each cut to `limit`, merged here.
     """
@@ -104,7 +106,7 @@ def latest_events(
     memberships = Membership.objects.counted().select_related("member", "federation", "source")
     if federation is not None:
         memberships = memberships.filter(federation=federation)
-    joins = memberships.filter(joined_on__lte=until).order_by("-joined_on", "-pk")[:limit]
+    joins = memberships.join_events().filter(joined_on__lte=until).order_by("-joined_on", "-pk")[:limit]
     departures = memberships.ended_by(until).order_by("-left_on", "-pk")[:limit]
     events = [MembershipEvent(m, "joined") for m in joins] + [MembershipEvent(m, "left") for m in departures]
     events.sort(key=lambda e: (e.day, e.kind == "left", e.membership.pk), reverse=True)

@@ -136,8 +136,11 @@ class DirectoryFilter(django_filters.FilterSet):
         if data.get("category"):
             memberships = memberships.filter(category=data["category"])
         if data.get("joined") is not None:
-            memberships = memberships.annotate(joined_year=ExtractYear("joined_on")).filter(
-                joined_year=int(data["joined"])
+            # "Joined in" asks for joins: a start only attested by a source is none.
+            memberships = (
+                memberships.join_events()
+                .annotate(joined_year=ExtractYear("joined_on"))
+                .filter(joined_year=int(data["joined"]))
             )
         return memberships
 

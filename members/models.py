@@ -33,6 +33,7 @@ from members.rules import (
     ended_q,
     has_ended,
     is_current,
+    join_event_q,
 )
 from members.validation import Period, cycle_error, cycles, lock_network, membership_errors
 
@@ -283,18 +284,23 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
         """Return memberships that ended on or before the day."""
         return self.filter(ended_q(day))
 
+    def join_events(self) -> MembershipQuerySet:
+        """Return memberships whose start is a join, not one only attested by a source (members/rules.py)."""
+        return self.filter(join_event_q())
+
     def counted(self) -> MembershipQuerySet:
         """Return memberships that make a member (a regional organisation's link does not)."""
         return self.exclude(category=Membership.Category.REGIONAL)
 
-    def joins_by_year(self) -> models.QuerySet[Membership, tuple[int, int]]:
-        """Return (year, joins) rows: how many of these memberships started each year."""
+    def starts_by_year(self) -> models.QuerySet[Membership, tuple[int, int, int]]:
+        """Return (year, starts, joins) rows: how many of these memberships began counting each year,
+        and how many of those began with a join (a start only attested by a source is none)."""
         return (
             self.annotate(year=ExtractYear("joined_on"))
             .values("year")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("pk"), joins=Count("pk", filter=join_event_q()))
             .order_by("year")
-            .values_list("year", "n")
+            .values_list("year", "n", "joins")
         )
 
     def departures_by_year(self) -> models.QuerySet[Membership, tuple[int, int]]:

@@ -8,6 +8,10 @@
   in memory (`is_current`); tests hold the three to the same answers.
 - **Ended by day D** (`ended_q`): left on or before D; the complement of
   current for memberships that have started.
+- **A join** (`join_event_q`): a membership whose start is the day it began,
+  known to the day, month, half-year or year. A start only attested by a
+  source ("member by" a date, precision "by") counts from that date but is
+  never a join: growth, news, feeds and "latest joins" leave it out.
 - **Former member** (`former_memberships`): an organisation whose membership
   has ended by D and which, on D, holds no membership of the same
   federation — the one the reader chose, or any.
@@ -31,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import CharField, Func, Q, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from members.dates import DatePrecision
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -66,6 +72,16 @@ def current_sql(alias: str | None = None) -> str:
 def is_current(joined_on: datetime.date, left_on: datetime.date | None, day: datetime.date) -> bool:
     """Return whether a membership with these dates is current on the day (for rows already loaded)."""
     return joined_on <= day and (left_on is None or left_on > day)
+
+
+def join_event_q(prefix: str = "") -> Q:
+    """Return the condition "its start is a join": the start is dated, not only attested by a source."""
+    return ~Q(**{f"{prefix}joined_precision": DatePrecision.BY})
+
+
+def is_join_event(joined_precision: str) -> bool:
+    """Return whether a membership with this start precision began with a join (for rows already loaded)."""
+    return joined_precision != DatePrecision.BY
 
 
 def ended_q(day: datetime.date) -> Q:

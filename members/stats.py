@@ -348,21 +348,25 @@ def breakdown(federation: Organisation, as_of: date | None = None) -> list[Regio
 def growth(federation: Organisation, until: date | int | None = None) -> list[GrowthYear]:
     """Return one GrowthYear per year from the first join to `until` (a year or date; default this year).
 
-    Two aggregate queries; members on 31 December are the joins so far less
-    the departures so far, since a membership always ends after it starts.
+    Two aggregate queries; members on 31 December are the starts so far less
+    the departures so far, since a membership always ends after it starts. A
+    start only attested by a source counts among members, never among joins.
     """
     if until is None:
         until = timezone.localdate().year
     last_year = until.year if isinstance(until, date) else int(until)
     memberships = Membership.objects.filter(federation=federation).counted().order_by()
-    joins = dict(memberships.joins_by_year())
+    # Members count from their start, joined or only attested; joins are the dated starts alone.
+    rows = list(memberships.starts_by_year())
+    starts = {year: n for year, n, _joins in rows}
+    joins = {year: n for year, _starts, n in rows}
     departures = dict(memberships.departures_by_year())
-    if not joins:
+    if not starts:
         return []
     series: list[GrowthYear] = []
     members = 0
-    for year in range(min(joins), last_year + 1):
-        members += joins.get(year, 0) - departures.get(year, 0)
+    for year in range(min(starts), last_year + 1):
+        members += starts.get(year, 0) - departures.get(year, 0)
         series.append(GrowthYear(year, members, joins.get(year, 0), departures.get(year, 0)))
     return series
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from members.dates import DatePrecision
 from tests.factories import FederationFactory, MembershipFactory, SourceFactory
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -87,6 +88,20 @@ def test_regional_organisation_links_are_not_membership_news(client, seeded):
     titles = [entry.findtext(f"{ATOM}title") for entry in entries]
     assert "CECOP joined CICOPA" not in titles
     assert len(titles) == 6  # four joins of CICOPA and two of CECOP
+
+
+def test_a_start_only_attested_by_a_source_is_not_announced_as_a_join_but_its_departure_is(client, db):
+    federation = FederationFactory(acronym="FED", slug="fed")
+    MembershipFactory(
+        federation=federation,
+        member__acronym="SEEN",
+        joined_on=datetime.date(2019, 3, 1),
+        joined_precision=DatePrecision.BY,
+        left_on=datetime.date(2021, 1, 1),
+    )
+    MembershipFactory(federation=federation, member__acronym="NEW", joined_on=datetime.date(2020, 1, 1))
+    _channel, items = rss_items(client, "/en/feeds/events.rss")
+    assert [item.findtext("title") for item in items] == ["SEEN left FED", "NEW joined FED"]
 
 
 def test_feed_of_an_unknown_federation_is_404(client, db):

@@ -7,6 +7,7 @@ import time_machine
 from django.utils import translation
 
 from members import stats
+from members.dates import DatePrecision
 from members.models import AdmissionRule, Membership, Organisation, Region
 
 D = datetime.date
@@ -346,6 +347,19 @@ def test_growth_members_at_year_end_agree_with_figures_on_31_december(federation
         assert year.members_at_year_end == members_on(federation, D(year.year, 12, 31))
 
 
+def test_growth_counts_a_start_attested_by_a_source_among_members_but_never_as_a_join(
+    federation, membership_factory
+):
+    membership_factory(federation=federation, joined_on=D(2015, 3, 1))
+    membership_factory(federation=federation, joined_on=D(2016, 5, 1), joined_precision=DatePrecision.BY)
+    assert [
+        (g.year, g.members_at_year_end, g.joins, g.departures) for g in stats.growth(federation, until=2017)
+    ] == [(2015, 1, 1, 0), (2016, 2, 0, 0), (2017, 2, 0, 0)]
+    assert stats.growth(federation, until=2017)[-1].members_at_year_end == members_on(
+        federation, D(2017, 12, 31)
+    )
+
+
 def test_growth_runs_until_this_year_by_default(federation, membership_factory):
     membership_factory(federation=federation, joined_on=D(2015, 3, 1))
     with time_machine.travel(datetime.datetime(2017, 6, 21, 12, tzinfo=datetime.UTC), tick=False):
@@ -601,7 +615,7 @@ def test_breakdown_runs_three_queries_whatever_the_network(any_network, django_a
 
 
 def test_growth_runs_two_queries_whatever_the_history(any_network, django_assert_num_queries):
-    # 1 joins by year, 2 departures by year.
+    # 1 starts and joins by year, 2 departures by year.
     with django_assert_num_queries(2):
         stats.growth(any_network, until=2020)
 

@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from members import stats
+from members.dates import DatePrecision
 from members.models import Membership, Organisation
 from tests.factories import (
     DeclaredFiguresFactory,
@@ -169,6 +170,19 @@ def test_directory_tells_current_from_former_members(client, db):
         "Stayed",
     ]
     assert names(directory(client, federation="fed", status="former")) == ["Left"]
+
+
+def test_year_joined_finds_joins_not_starts_only_attested_by_a_source(client, db):
+    federation = FederationFactory(slug="fed")
+    MembershipFactory(federation=federation, member__name="Joined", joined_on=datetime.date(2017, 5, 1))
+    MembershipFactory(
+        federation=federation,
+        member__name="Seen on a 2017 list",
+        joined_on=datetime.date(2017, 3, 1),
+        joined_precision=DatePrecision.BY,
+    )
+    assert names(directory(client, federation="fed", joined=2017)) == ["Joined"]
+    assert names(directory(client, federation="fed", status="current")) == ["Joined", "Seen on a 2017 list"]
 
 
 def test_year_joined_and_federation_apply_to_the_same_membership(client, db):
