@@ -1,14 +1,31 @@
-"""The register as open data: JSON shaped after Popolo, streamed.
+"""The register as open data: JSON valid against the Popolo schemas, streamed.
 
 Popolo (popoloproject.com) names the parts: `organizations`, and
-`memberships` linking a `member_id` to an `organization_id` with
-`start_date` / `end_date`. The register adds what Popolo has no word for:
-the precision of each date, and `declared_figures` (what an organisation
-declares for a year). Every list is one query read in chunks, so the
-document is written in constant memory. The whole register is served from a
-file built once per version of the register (members/exportfiles.py); a
-filtered selection is streamed. members/schemas/register.schema.json is the
-committed schema the output is tested against.
+`memberships` linking a `member` to an `organization_id` with `start_date` /
+`end_date`. Every organisation and membership validates against Popolo's own
+JSON Schemas (draft 3, which allows properties of one's own), so:
+
+- A member is an organisation, which Popolo writes as `"member": {"@type":
+  "Organization", "id": …}` (`person_id` is for people).
+- Dates are ISO 8601 reduced to what is known: `2017-05-01` for a day,
+  `2017-05` for a month, `2017` for a year or a half-year (ISO 8601 has no
+  reduced form for a half), with `start_date_precision` / `end_date_precision`
+  and, for a half, `start_date_half` / `end_date_half` (1 or 2) beside them.
+- A date known only as "by" a day (a source of that date lists the
+  membership) is no start or end date: `start_date` / `end_date` is left out
+  and the day goes in `attested_on` / `ended_by`.
+- Popolo's `sources` are links, whose `url` is required: a source with an
+  address is one there (its title as `note`); every source, with or without
+  an address, is in `citations` with its title, publisher, date and the words
+  quoted, so nothing the register holds is lost and no link is made up.
+
+The register adds what Popolo has no word for: `declared_figures` (what an
+organisation declares for a year). Every list is one query read in chunks, so
+the document is written in constant memory. The whole register is served
+from a file built once per version of the register (members/exportfiles.py);
+a filtered selection is streamed. members/schemas/register.schema.json is the
+committed schema that documents these extensions; the tests validate the
+output against it and against Popolo's.
 """
 
 from __future__ import annotations
@@ -25,9 +42,10 @@ from django.views.decorators.http import require_safe
 
 from members import exportfiles
 from members.csv_io import directory_queryset, selects_everything
+from members.dates import DatePrecision
 from members.models import DeclaredFigures, Membership, Organisation
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 CONTENT_TYPE = "application/json; charset=utf-8"
 CHUNK_SIZE = 2000
 ITEMS_PER_CHUNK = 500
@@ -39,30 +57,62 @@ JSONObject = dict[str, Any]
 _SOURCE_FIELDS = ["source__title", "source__url", "source__publisher", "source__published_on", "source_note"]
 
 
-def _sources(row: Row, prefix: str = "") -> list[dict[str, str]]:
-    """Popolo's `sources` list: the document, with the words the facts rest on."""
+def _citations(row: Row, prefix: str = "") -> list[JSONObject]:
+    """The source as the register holds it: title, address, publisher, date, and the words quoted."""
     title = row[f"{prefix}source__title"]
     note = row.get(f"{prefix}source_note") or ""
     if not title and not note:
         return []
-    source = {"note": title or note}
+    citation: JSONObject = {}
+    if title:
+        citation["title"] = title
     if row[f"{prefix}source__url"]:
-        source["url"] = row[f"{prefix}source__url"]
+        citation["url"] = row[f"{prefix}source__url"]
     if row[f"{prefix}source__publisher"]:
-        source["publisher"] = row[f"{prefix}source__publisher"]
+        citation["publisher"] = row[f"{prefix}source__publisher"]
     if row[f"{prefix}source__published_on"]:
-        source["date"] = row[f"{prefix}source__published_on"].isoformat()
-    if title and note:
-        source["quote"] = note
-    return [source]
+        citation["date"] = row[f"{prefix}source__published_on"].isoformat()
+    if note:
+        citation["quote"] = note
+    return [citation]
 
 
-def _date(value: datetime.date | None) -> str | None:
-    return value.isoformat() if value else None
+def _sourced(row: Row) -> JSONObject:
+    """Popolo's `sources` (links: only a source with an address is one) and the `citations` extension."""
+    citations = _citations(row)
+    return {
+        "sources": [
+            {"url": c["url"], "note": c["title"]} if "title" in c else {"url": c["url"]}
+            for c in citations
+            if "url" in c
+        ],
+        "citations": citations,
+    }
+
+
+def reduced_date(value: datetime.date, precision: str) -> str:
+    """The date in ISO 8601 reduced to what is known: "2017-05-21", "2017-05", or "2017" (half and year)."""
+    if precision == DatePrecision.MONTH:
+        return f"{value.year:04d}-{value.month:02d}"
+    if precision in (DatePrecision.HALF_YEAR, DatePrecision.YEAR):
+        return f"{value.year:04d}"
+    return value.isoformat()
+
+
+def _dated(value: datetime.date | None, precision: str, *, field: str, by_field: str) -> JSONObject:
+    """A start or an end: the reduced date with its precision, or, known only "by" a day, that day apart."""
+    if value is None:
+        return {}
+    if precision == DatePrecision.BY:
+        return {by_field: value.isoformat()}
+    shaped: JSONObject = {field: reduced_date(value, precision), f"{field}_precision": precision}
+    if precision == DatePrecision.HALF_YEAR:
+        shaped[f"{field}_half"] = 1 if value.month <= 6 else 2
+    return shaped
 
 
 def _organisation(row: Row) -> JSONObject:
-    item = {
+    return {
         "id": row["slug"],
         "name": row["name"],
         "classification": row["kind"],
@@ -72,22 +122,19 @@ def _organisation(row: Row) -> JSONObject:
         "founding_date": str(row["founded"]) if row["founded"] else None,
         "other_names": [{"name": row["acronym"], "note": "acronym"}] if row["acronym"] else [],
         "links": [{"url": row["website"], "note": "website"}] if row["website"] else [],
-        "sources": _sources(row),
+        **_sourced(row),
     }
-    return item
 
 
 def _membership(row: Row) -> JSONObject:
     return {
         "id": f"{row['member__slug']}/{row['federation__slug']}/{row['joined_on'].isoformat()}",
-        "member_id": row["member__slug"],
+        "member": {"@type": "Organization", "id": row["member__slug"]},
         "organization_id": row["federation__slug"],
         "role": row["category"],
-        "start_date": row["joined_on"].isoformat(),
-        "start_date_precision": row["joined_precision"],
-        "end_date": _date(row["left_on"]),
-        "end_date_precision": row["left_precision"] if row["left_on"] else None,
-        "sources": _sources(row),
+        **_dated(row["joined_on"], row["joined_precision"], field="start_date", by_field="attested_on"),
+        **_dated(row["left_on"], row["left_precision"], field="end_date", by_field="ended_by"),
+        **_sourced(row),
     }
 
 
@@ -101,7 +148,7 @@ def _declaration(row: Row) -> JSONObject:
         "member_organisations": row["member_organisations"],
         "countries": row["countries"],
         "includes_members": row["includes_members"],
-        "sources": _sources(row),
+        **_sourced(row),
     }
 
 
@@ -185,7 +232,8 @@ def stream_register(
         "source_url": source_url,
         "description": (
             "Organisations, memberships and declared figures of the register of co-operative "
-            "federations, shaped after the Popolo data specification."
+            "federations. Organizations and memberships follow the Popolo data specification "
+            "(popoloproject.com); imprecise dates are reduced ISO 8601 dates with their precision."
         ),
     }
     yield '{"meta":' + _dump(meta) + ',"organizations":['
