@@ -55,3 +55,18 @@ def format_at_precision(value: datetime.date | None, precision: str) -> str:
     if precision == DatePrecision.BY:
         return _("by %(date)s") % {"date": date_format(value, "DATE_FORMAT")}
     return date_format(value, "DATE_FORMAT")
+
+
+def reduced_iso(value: datetime.date, precision: str) -> str | None:
+    """The date in ISO 8601 reduced to what is known: "2017-06-21", "2017-05", "2017" (half-year and year).
+
+    ISO 8601 has no reduced form for a half-year: it is its year. A date known
+    only "by" a day is no date of the event at all: None.
+    """
+    if precision == DatePrecision.BY:
+        return None
+    if precision == DatePrecision.MONTH:
+        return f"{value.year:04d}-{value.month:02d}"
+    if precision in (DatePrecision.HALF_YEAR, DatePrecision.YEAR):
+        return f"{value.year:04d}"
+    return value.isoformat()

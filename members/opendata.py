@@ -42,7 +42,7 @@ from django.views.decorators.http import require_safe
 
 from members import exportfiles
 from members.csv_io import directory_queryset, selects_everything
-from members.dates import DatePrecision
+from members.dates import DatePrecision, reduced_iso
 from members.models import DeclaredFigures, Membership, Organisation
 
 SCHEMA_VERSION = "2.0"
@@ -90,22 +90,14 @@ def _sourced(row: Row) -> JSONObject:
     }
 
 
-def reduced_date(value: datetime.date, precision: str) -> str:
-    """The date in ISO 8601 reduced to what is known: "2017-05-21", "2017-05", or "2017" (half and year)."""
-    if precision == DatePrecision.MONTH:
-        return f"{value.year:04d}-{value.month:02d}"
-    if precision in (DatePrecision.HALF_YEAR, DatePrecision.YEAR):
-        return f"{value.year:04d}"
-    return value.isoformat()
-
-
 def _dated(value: datetime.date | None, precision: str, *, field: str, by_field: str) -> JSONObject:
     """A start or an end: the reduced date with its precision, or, known only "by" a day, that day apart."""
     if value is None:
         return {}
-    if precision == DatePrecision.BY:
+    reduced = reduced_iso(value, precision)
+    if reduced is None:
         return {by_field: value.isoformat()}
-    shaped: JSONObject = {field: reduced_date(value, precision), f"{field}_precision": precision}
+    shaped: JSONObject = {field: reduced, f"{field}_precision": precision}
     if precision == DatePrecision.HALF_YEAR:
         shaped[f"{field}_half"] = 1 if value.month <= 6 else 2
     return shaped

@@ -81,9 +81,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A federation's figures as of a day, declared beside computed, by region and country, over time."""
-    # Query 1: the federation; then stats: figures (4), network (1), breakdown (3)
-    # and growth (2) — eleven whatever the federation's size; the headline reuses the figures.
-    federation = get_object_or_404(Organisation, slug=slug)
+    # Queries 1-2: the federation and its own memberships (for its schema.org data); then stats:
+    # figures (4), network (1), breakdown (3) and growth (2) — twelve whatever the federation's
+    # size; the headline reuses the figures.
+    # all() first: see OrganisationListView.get_queryset (a django-stubs 5.2 mistyping).
+    federation = get_object_or_404(
+        Organisation.objects.all().prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("federation").order_by("joined_on", "pk"),
+            )
+        ),
+        slug=slug,
+    )
     form, day, status = _as_of(request)
     figures = cache.federation_figures(federation, day)
     network = cache.network(federation, day, kinds=Organisation.FEDERATION_KINDS)

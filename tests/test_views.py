@@ -419,7 +419,8 @@ def test_every_page_answers_with_landmarks_a_skip_link_and_the_navigation(client
     for name in ("members:home", "members:organisation-list", "members:statistics"):
         assert f'href="{reverse(name)}"' in html
     assert 'rel="alternate" type="application/rss+xml"' in html
-    assert "style=" not in html and "<script" not in html  # the CSP allows neither
+    # The CSP allows neither; a JSON-LD data block is data, never run.
+    assert "style=" not in html and "<script" not in html.replace('<script type="application/ld+json">', "")
 
 
 # --- Query counts ------------------------------------------------------------
@@ -460,8 +461,8 @@ QUERY_PAGES = [
     ("/en/organisations/?sort=-joined", "directory"),
     # Organisation — the organisation, its memberships, declarations and sectors.
     ("/en/organisations/{member}/", "organisation"),
-    # Federation — the federation; figures (4), which the headline reuses;
-    # network (1); breakdown (3); growth (2).
+    # Federation — the federation and its own memberships (its schema.org data); figures (4),
+    # which the headline reuses; network (1); breakdown (3); growth (2).
     ("/en/federations/{federation}/", "federation"),
     # Statistics — federations; figures_for_federations (4); breakdown (3).
     ("/en/statistics/", "statistics"),
@@ -498,7 +499,7 @@ EXPECTED_QUERIES = {
     "home": 1 + 4 + 2,
     "directory": 5,
     "organisation": 4,
-    "federation": 1 + 4 + 1 + 3 + 2,
+    "federation": 2 + 4 + 1 + 3 + 2,
     "statistics": 1 + 4 + 3,
     "feed": 2,
     "federation feed": 3,
