@@ -128,3 +128,18 @@ prod-check:
 			DJANGO_SECRET_KEY="$$key" DJANGO_ALLOWED_HOSTS=register.example.org \
 			"$$tmp/venv/bin/python" $$step; \
 	done
+
+# The Nu HTML Checker over every public page type in the three languages
+# (tests/test_html_validity.py): vnu.jar from npm (tests/vnu/package-lock.json) on the machine's
+# Java (apt-get install default-jre-headless). --ignore-scripts: the package's install script
+# would download a Java of its own.
+VNU_JAR := tests/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+.PHONY: vnu vnu-install
+$(VNU_JAR): tests/vnu/package.json tests/vnu/package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --prefix tests/vnu
+	touch $@
+
+vnu-install: $(VNU_JAR)
+
+vnu: venv vnu-install
+	$(TEST_ENV) $(BIN)/python -m pytest tests/test_html_validity.py $(PYTEST_ARGS)

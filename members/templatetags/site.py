@@ -1,5 +1,7 @@
 """Template helpers shared by every public page."""
 
+import datetime
+
 from django import template
 from django.conf import settings
 from django.http import HttpRequest
@@ -35,13 +37,45 @@ def _page_in(request: HttpRequest | None, language: str) -> str:
     be given links a browser reads as another site's.
     """
     with translation.override(language):
-        home = reverse("members:home")
-        if request is None or request.resolver_match is None:
-            return home
-        match = request.resolver_match
-        try:
-            path = reverse(match.view_name, args=match.args, kwargs=match.kwargs)
-        except NoReverseMatch:
-            return home
+        path = _resolved_path(request)
+        if path is None or request is None:
+            return reverse("members:home")
     query = request.META.get("QUERY_STRING", "")
     return f"{path}?{iri_to_uri(query)}" if query else path
+
+
+def _resolved_path(request: HttpRequest | None) -> str | None:
+    """The path of the page the server resolved, rebuilt from its URL name and arguments; None if none was."""
+    if request is None or request.resolver_match is None:
+        return None
+    match = request.resolver_match
+    try:
+        return reverse(match.view_name, args=match.args, kwargs=match.kwargs)
+    except NoReverseMatch:
+        return None
+
+
+@register.simple_tag(takes_context=True)
+def page_path(context: template.Context) -> str:
+    """The address of the page, without its query, for a form that submits to it.
+
+    Built like the switcher's links, never from the address as typed (an empty
+    `action`, which meant the same, is invalid HTML).
+    """
+    return _resolved_path(context.get("request")) or reverse("members:home")
+
+
+@register.filter
+def date_input_value(value: object) -> str:
+    """What an `<input type="date">` may hold: the value if it is an ISO day, otherwise nothing.
+
+    HTML drops any other value from a date input, so echoing what a reader typed
+    ("yesterday") shows them nothing and makes the page invalid; the form's
+    error says what was wrong.
+    """
+    text = str(value or "")
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return ""
+    return text if len(text) == 10 else ""
