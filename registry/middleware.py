@@ -1,4 +1,4 @@
-"""Project-wide middleware: request ids, addresses holding NUL, and primary-database pinning."""
+"""Project-wide middleware: request ids, compressing data, addresses holding NUL, primary pinning."""
 
 import re
 import uuid
@@ -7,7 +7,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponseBase
+from django.middleware.gzip import GZipMiddleware
+from django.utils.cache import patch_vary_headers
 
+from members.exportfiles import accepts_gzip
 from registry.logs import current_request_id
 from registry.routers import pinned_to_primary
 
@@ -33,6 +36,44 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+# What is compressed: the open data, the CSV and the feeds, which hold only public facts.
+COMPRESSED_MEDIA_TYPES = frozenset(
+    {"application/json", "text/csv", "application/rss+xml", "application/atom+xml"}
+)
+
+
+class DataCompressionMiddleware(GZipMiddleware):
+    """gzip the open data, the CSV and the feeds for a reader that accepts it; nothing else.
+
+    Chosen by media type, not by address, so every data response is covered,
+    the whole-register downloads' files included (members/exportfiles.py sends
+    those already compressed, or decompressed to a client that refuses gzip;
+    a response that has a Content-Encoding is left as it is).
+
+    Never an HTML page, nor any response to a request with a session cookie:
+    BREACH reads a secret (a CSRF token, what only staff see) from the size of
+    a compressed response that also reflects the attacker's input. HTML pages
+    may hold a CSRF token (the e-mail reveal, the admin); the public data holds
+    no secret. Static files are whitenoise's, compressed once at collectstatic.
+
+    Django's GZipMiddleware does the work: streamed responses compressed as
+    they are sent (no Content-Length then), a small one or one that would not
+    shrink left alone, a strong ETag made weak (the bytes differ; a conditional
+    GET still matches it), `Vary: Accept-Encoding`. It takes any mention of
+    gzip as acceptance; this one asks `accepts_gzip`, which honours `q=0`.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        media_type = response.get("Content-Type", "").partition(";")[0].strip().lower()
+        if media_type not in COMPRESSED_MEDIA_TYPES or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return response
+        # Whether or not this one is compressed, the next reader's may be.
+        patch_vary_headers(response, ["Accept-Encoding"])
+        if not accepts_gzip(request):
+            return response
+        return super().process_response(request, response)
 
 
 class RejectNulMiddleware:

@@ -4,6 +4,7 @@ A real gunicorn (registry/gunicorn.py, production settings, one worker) on a
 free port of 127.0.0.1, for a few requests; every wait is bounded.
 """
 
+import contextlib
 import http.client
 import json
 import logging
@@ -40,9 +41,13 @@ def get(port, path, headers=None):
         connection.close()
 
 
-@pytest.fixture
-def gunicorn(tmp_path, collected_static):
-    """A started gunicorn: (port, a function returning what it wrote to stdout and to stderr)."""
+@contextlib.contextmanager
+def running_gunicorn(tmp_path, collected_static, **environment):
+    """Start gunicorn in production mode on the SQLite file of tmp_path, and stop it on the way out.
+
+    Yields (port, a function returning what it wrote to stdout and to stderr);
+    `environment` adds or replaces variables.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "GUNICORN_"))}
     env.update(
@@ -53,6 +58,7 @@ def gunicorn(tmp_path, collected_static):
         DATABASE_URL=f"sqlite:///{tmp_path / 'register.sqlite3'}",
         GUNICORN_BIND=f"{LOOPBACK}:{port}",
         GUNICORN_WORKERS="1",
+        **environment,
     )
     out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -81,6 +87,13 @@ def gunicorn(tmp_path, collected_static):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def gunicorn(tmp_path, collected_static):
+    """A started gunicorn: (port, a function returning what it wrote to stdout and to stderr)."""
+    with running_gunicorn(tmp_path, collected_static) as started:
+        yield started
 
 
 def lines_when(output, condition, seconds=10):
