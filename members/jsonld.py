@@ -33,13 +33,10 @@ JSONObject = dict[str, Any]
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-def _entity(organisation: Organisation, request: HttpRequest) -> JSONObject:
+def _entity(organisation: Organisation) -> JSONObject:
     """The organisation as a schema.org Organization: its identity and names."""
-    entity: JSONObject = {
-        "@type": "Organization",
-        "@id": request.build_absolute_uri(organisation.get_absolute_url()) + "#organization",
-        "name": organisation.name,
-    }
+    # No @id: the pages' addresses carry the language, and one organisation is not three.
+    entity: JSONObject = {"@type": "Organization", "name": organisation.name}
     if organisation.acronym and organisation.acronym != organisation.name:
         entity["alternateName"] = organisation.acronym
     return entity
@@ -50,7 +47,7 @@ def _role(membership: Membership, request: HttpRequest) -> JSONObject:
     role: JSONObject = {
         "@type": "OrganizationRole",
         "memberOf": {
-            **_entity(federation, request),
+            **_entity(federation),
             "url": request.build_absolute_uri(federation.get_absolute_url()),
         },
         "roleName": str(membership.get_category_display()),
@@ -68,7 +65,7 @@ def organisation_data(
     """The page's schema.org Organization: the organisation at the page's address, with its memberships."""
     data: JSONObject = {
         "@context": "https://schema.org",
-        **_entity(organisation, request),
+        **_entity(organisation),
         "url": request.build_absolute_uri(request.path),
     }
     if organisation.country or organisation.city:
