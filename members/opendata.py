@@ -25,6 +25,7 @@ from django.views.decorators.http import require_safe
 
 from members import exportfiles
 from members.csv_io import directory_queryset, selects_everything
+from members.dates import entered_left_on
 from members.models import DeclaredFigures, Membership, Organisation
 
 SCHEMA_VERSION = "1.0"
@@ -85,7 +86,8 @@ def _membership(row: Row) -> JSONObject:
         "role": row["category"],
         "start_date": row["joined_on"].isoformat(),
         "start_date_precision": row["joined_precision"],
-        "end_date": _date(row["left_on"]),
+        # A departure "at the end of 2022" ends on its last day counted, 2022-12-31 (members/dates.py).
+        "end_date": _date(entered_left_on(row["left_on"], row["left_precision"])),
         "end_date_precision": row["left_precision"] if row["left_on"] else None,
         "sources": _sources(row),
     }
