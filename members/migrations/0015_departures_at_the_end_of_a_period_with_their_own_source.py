@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("left", "Left"),
+                    ("left", "Left of its own accord"),
                     ("expelled", "Expelled"),
                     ("dissolved", "Dissolved"),
                     ("merged", "Merged into another organisation"),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("left", "Left"),
+                    ("left", "Left of its own accord"),
                     ("expelled", "Expelled"),
                     ("dissolved", "Dissolved"),
                     ("merged", "Merged into another organisation"),
