@@ -20,7 +20,8 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Membership, Organisation
+from members.dates import departure_day
+from members.models import Membership, Organisation, Source
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -69,8 +70,31 @@ class MembershipEvent:
     def day(self) -> datetime.date:
         if self.kind == "joined":
             return self.membership.joined_on
-        # A departure is made only of a membership that has ended (latest_events()).
-        return cast(datetime.date, self.membership.left_on)
+        # A departure is made only of a membership that has ended (latest_events()). One "at the
+        # end of 2022" is dated 31 December 2022, its last day counted (members/dates.py).
+        return departure_day(cast(datetime.date, self.membership.left_on), self.membership.left_precision)
+
+    @property
+    def source(self) -> Source | None:
+        """The source of this event: the departure's own for a departure, the join's for a join."""
+        m = self.membership
+        return m.source if self.kind == "joined" else m.left_source
+
+    @property
+    def source_note(self) -> str:
+        """What the source of this event says."""
+        m = self.membership
+        return m.source_note if self.kind == "joined" else m.left_source_note
+
+    @property
+    def reason(self) -> str:
+        """Why the member left ("Merged into another organisation: X"); "" for a join or without a reason."""
+        m = self.membership
+        if self.kind == "joined" or not m.left_reason:
+            return ""
+        if m.merged_into is not None:
+            return f"{m.get_left_reason_display()}: {m.merged_into.short_name}"
+        return str(m.get_left_reason_display())
 
     @property
     def date_display(self) -> str:
@@ -103,7 +127,9 @@ def latest_events(
     departures, each cut to `limit`, merged here.
     """
     until = until or timezone.localdate()
-    memberships = Membership.objects.counted().select_related("member", "federation", "source")
+    memberships = Membership.objects.counted().select_related(
+        "member", "federation", "source", "left_source", "merged_into"
+    )
     if federation is not None:
         memberships = memberships.filter(federation=federation)
     joins = memberships.join_events().filter(joined_on__lte=until).order_by("-joined_on", "-pk")[:limit]
@@ -132,10 +158,12 @@ class _MembershipEventsFeed(Feed):
                 % {"category": membership.get_category_display(), "date": item.date_display}
             )
         ]
-        if membership.source_note:
-            lines.append(f"“{membership.source_note}”")
-        if membership.source:
-            lines.append(str(_("Source: %(source)s") % {"source": membership.source}))
+        if item.reason:
+            lines.append(f"{item.reason}.")
+        if item.source_note:
+            lines.append(f"“{item.source_note}”")
+        if item.source:
+            lines.append(str(_("Source: %(source)s") % {"source": item.source}))
         return " ".join(lines)
 
     def item_link(self, item: MembershipEvent) -> str:

@@ -153,10 +153,10 @@ class DirectoryFilter(django_filters.FilterSet):
             memberships = memberships.current_on(today)
         elif status == "former":
             memberships = former_memberships(memberships, today, data.get("federation"))
+        # The year it joined: a start only attested by a source is no join, and shows as not known.
+        joins = memberships.join_events().filter(member_id=OuterRef("pk"))
         queryset = queryset.alias(name_folded=Folded("name")).annotate(
-            joined=Subquery(
-                memberships.filter(member_id=OuterRef("pk")).order_by("joined_on").values("joined_on")[:1]
-            )
+            joined=Subquery(joins.order_by("joined_on").values("joined_on")[:1])
         )
         if any(data.get(key) not in (None, "") for key in ("federation", "category", "joined", "status")):
             # A subquery rather than a join, so an organisation that matches

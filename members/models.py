@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, router, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,16 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from members.dates import DatePrecision, format_at_precision, start_of_period
+from members.dates import (
+    END_PRECISIONS,
+    JOINED_PRECISIONS,
+    LEFT_PRECISIONS,
+    DatePrecision,
+    format_joined,
+    format_left,
+    normalised_left_on,
+    start_of_period,
+)
 from members.rules import (
     FOUNDED_RANGE_MESSAGE,
     YEAR_MAX,
@@ -33,6 +42,7 @@ from members.rules import (
     ended_q,
     has_ended,
     is_current,
+    is_join_event,
     join_event_q,
 )
 from members.validation import Period, cycle_error, cycles, lock_network, membership_errors
@@ -303,20 +313,42 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
             .values_list("year", "n", "joins")
         )
 
-    def departures_by_year(self) -> models.QuerySet[Membership, tuple[int, int]]:
-        """Return (year, departures) rows: how many of these memberships ended each year."""
+    def departures_by_year(self) -> models.QuerySet[Membership, tuple[int, int, int]]:
+        """Return (year, departures, on_31_december) rows: how many of these memberships ended each year,
+        and how many of those still counted on its 31 December.
+
+        A departure "at the end of" a period is of the year of its last day counted (members/dates.py's
+        departure_day): "at the end of 2022", stored 2023-01-01, is a departure of 2022, and the
+        member still counts on 31 December 2022. Such a left_on is always the first of a month, so
+        only one on 1 January moves to the year before.
+        """
+        end_of_a_year = Q(left_precision__in=END_PRECISIONS, left_on__month=1)
         return (
             self.filter(left_on__isnull=False)
-            .annotate(year=ExtractYear("left_on"))
+            .annotate(
+                year=Case(
+                    When(end_of_a_year, then=ExtractYear("left_on") - Value(1)),
+                    default=ExtractYear("left_on"),
+                )
+            )
             .values("year")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("pk"), on_31_december=Count("pk", filter=end_of_a_year))
             .order_by("year")
-            .values_list("year", "n")
+            .values_list("year", "n", "on_31_december")
         )
+
+
+class LeftReason(models.TextChoices):
+    LEFT = "left", _("Left of its own accord")
+    EXPELLED = "expelled", _("Expelled")
+    DISSOLVED = "dissolved", _("Dissolved")
+    MERGED = "merged", _("Merged into another organisation")
 
 
 class Membership(TimeStamped):
     """A member's affiliation to a federation over a period [joined_on, left_on)."""
+
+    LeftReason = LeftReason
 
     class Category(models.TextChoices):
         FULL = "full", _("Full member")
@@ -348,21 +380,55 @@ class Membership(TimeStamped):
     )
     joined_on = models.DateField(
         _("joined on"),
-        help_text=_("A date known only to the month, half-year or year is stored as its first day."),
+        help_text=_(
+            "A date known only to the month, half-year or year is stored as its first day. A start "
+            "nobody knows but a source attests (“member by” the source's date) is counted from that "
+            "date and never shown as a join."
+        ),
     )
     joined_precision = models.CharField(
-        _("joined: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        _("joined: precision"), max_length=10, choices=JOINED_PRECISIONS, default=DatePrecision.DAY
     )
     left_on = models.DateField(
         _("left on"),
         null=True,
         blank=True,
-        help_text=_("Empty while the membership is current. The member no longer counts on this day."),
+        help_text=_(
+            "Empty while the membership is current. The member no longer counts on this day; a "
+            "departure “at the end of” a month, half-year or year counts through the period's last "
+            "day and is stored as the day after."
+        ),
     )
     left_precision = models.CharField(
-        _("left: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        _("left: precision"), max_length=10, choices=LEFT_PRECISIONS, default=DatePrecision.DAY
     )
     source, source_note = sourced("memberships", _("The words the dates are taken from."))
+    left_reason = models.CharField(
+        _("reason for leaving"), max_length=20, choices=LeftReason.choices, blank=True
+    )
+    merged_into = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_memberships",
+        verbose_name=_("merged into"),
+        help_text=_("Only when the member left because it merged into another organisation."),
+    )
+    left_source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departures",
+        verbose_name=_("source of the departure"),
+        help_text=_("Where the departure is recorded; the join keeps its own source."),
+    )
+    left_source_note = models.TextField(
+        _("what the source of the departure says"),
+        blank=True,
+        help_text=_("The words the departure is taken from."),
+    )
 
     objects = MembershipQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("historical membership"))
@@ -399,6 +465,22 @@ class Membership(TimeStamped):
                 name="members_membership_ends_after_start",
                 violation_error_message=_("A membership must end after the day it starts."),
             ),
+            # members/validation.py's departure_errors() says the same to staff.
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=False)
+                | Q(left_reason="", left_source__isnull=True, left_source_note="", merged_into__isnull=True),
+                name="members_membership_departure_needs_a_date",
+                violation_error_message=_(
+                    "A reason or a source of the departure needs the date the member left."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | Q(left_reason="merged"),
+                name="members_membership_merged_into_only_when_merged",
+                violation_error_message=_(
+                    "“Merged into” goes only with the reason “merged into another organisation”."
+                ),
+            ),
             # On PostgreSQL an exclusion constraint (the first migration) also refuses
             # overlapping periods of the same pair; clean() checks it everywhere.
         ]
@@ -431,11 +513,18 @@ class Membership(TimeStamped):
 
     @property
     def joined_display(self) -> str:
-        return format_at_precision(self.joined_on, self.joined_precision)
+        """The start as readers see it: "May 2017", or "not known (attested 21 June 2017)"."""
+        return format_joined(self.joined_on, self.joined_precision)
 
     @property
     def left_display(self) -> str:
-        return format_at_precision(self.left_on, self.left_precision)
+        """The departure as readers see it: "21 June 2017", "at the end of 2022"; empty while current."""
+        return format_left(self.left_on, self.left_precision)
+
+    @property
+    def is_join_event(self) -> bool:
+        """Whether the start is a join, not one only attested by a source (members/rules.py)."""
+        return is_join_event(self.joined_precision)
 
     @property
     def is_current_today(self) -> bool:
@@ -450,7 +539,9 @@ class Membership(TimeStamped):
     def clean(self) -> None:
         # The rules are members/validation.py's, shared with the admin's formsets and the import.
         self.joined_on = start_of_period(self.joined_on, self.joined_precision)
-        self.left_on = start_of_period(self.left_on, self.left_precision)
+        # left_on is taken as stored (the first day not counted); forms turn what people enter into
+        # it with members/dates.py's stored_left_on().
+        self.left_on = normalised_left_on(self.left_on, self.left_precision)
         errors: dict[str, list[str]] = {}
         for _index, field, message in membership_errors([self]):
             errors.setdefault(NON_FIELD_ERRORS if field == "__all__" else field, []).append(message)

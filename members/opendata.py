@@ -42,7 +42,7 @@ from django.views.decorators.http import require_safe
 
 from members import exportfiles
 from members.csv_io import directory_queryset, selects_everything
-from members.dates import DatePrecision, reduced_iso
+from members.dates import DatePrecision, entered_left_on, reduced_iso
 from members.models import DeclaredFigures, Membership, Organisation
 
 SCHEMA_VERSION = "2.0"
@@ -98,7 +98,7 @@ def _dated(value: datetime.date | None, precision: str, *, field: str, by_field:
     if reduced is None:
         return {by_field: value.isoformat()}
     shaped: JSONObject = {field: reduced, f"{field}_precision": precision}
-    if precision == DatePrecision.HALF_YEAR:
+    if precision in (DatePrecision.HALF_YEAR, DatePrecision.END_HALF_YEAR):
         shaped[f"{field}_half"] = 1 if value.month <= 6 else 2
     return shaped
 
@@ -125,7 +125,13 @@ def _membership(row: Row) -> JSONObject:
         "organization_id": row["federation__slug"],
         "role": row["category"],
         **_dated(row["joined_on"], row["joined_precision"], field="start_date", by_field="attested_on"),
-        **_dated(row["left_on"], row["left_precision"], field="end_date", by_field="ended_by"),
+        # A departure "at the end of 2022" ends on its last day counted, 2022-12-31 (members/dates.py).
+        **_dated(
+            entered_left_on(row["left_on"], row["left_precision"]),
+            row["left_precision"],
+            field="end_date",
+            by_field="ended_by",
+        ),
         **_sourced(row),
     }
 

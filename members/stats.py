@@ -351,6 +351,8 @@ def growth(federation: Organisation, until: date | int | None = None) -> list[Gr
     Two aggregate queries; members on 31 December are the starts so far less
     the departures so far, since a membership always ends after it starts. A
     start only attested by a source counts among members, never among joins.
+    A departure "at the end of" the year is that year's, and the member still
+    counts on its 31 December (members/dates.py).
     """
     if until is None:
         until = timezone.localdate().year
@@ -360,14 +362,17 @@ def growth(federation: Organisation, until: date | int | None = None) -> list[Gr
     rows = list(memberships.starts_by_year())
     starts = {year: n for year, n, _joins in rows}
     joins = {year: n for year, _starts, n in rows}
-    departures = dict(memberships.departures_by_year())
+    departure_rows = list(memberships.departures_by_year())
+    departures = {year: n for year, n, _counted in departure_rows}
+    counted_on_31_december = {year: n for year, _n, n in departure_rows}
     if not starts:
         return []
     series: list[GrowthYear] = []
     members = 0
     for year in range(min(starts), last_year + 1):
         members += starts.get(year, 0) - departures.get(year, 0)
-        series.append(GrowthYear(year, members, joins.get(year, 0), departures.get(year, 0)))
+        at_year_end = members + counted_on_31_december.get(year, 0)
+        series.append(GrowthYear(year, at_year_end, joins.get(year, 0), departures.get(year, 0)))
     return series
 
 

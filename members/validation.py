@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from members.batches import batched
-from members.dates import format_at_precision
+from members.dates import END_PRECISIONS, format_at_precision, format_left
 
 if TYPE_CHECKING:
     from members.models import Membership, Organisation
@@ -81,6 +81,36 @@ def dates_error(joined_on: datetime.date | None, left_on: datetime.date | None) 
     return None
 
 
+def departure_errors(
+    left_on: datetime.date | None,
+    left_reason: str,
+    merged_into: Node,
+    member: Node,
+    left_source: Node,
+    left_source_note: str,
+) -> list[tuple[str, str]]:
+    """Return (field, message) for each way a departure's own facts contradict its date or reason.
+
+    A reason, a source or a note of the departure needs a date of leaving; "merged into" goes
+    only with the reason "merged", which needs it, and never names the member itself.
+    """
+    errors = []
+    if left_on is None:
+        if left_reason:
+            errors.append(("left_reason", _("A reason for leaving needs the date the member left.")))
+        if left_source is not None or left_source_note:
+            errors.append(("left_source", _("A source of the departure needs the date the member left.")))
+    if left_reason == "merged":
+        if merged_into is None:
+            errors.append(("merged_into", _("Say which organisation the member merged into.")))
+        elif merged_into == member:
+            errors.append(("merged_into", _("An organisation cannot merge into itself.")))
+    elif merged_into is not None:
+        message = _("“Merged into” goes only with the reason “merged into another organisation”.")
+        errors.append(("merged_into", message))
+    return errors
+
+
 def overlap_error(member_name: str, federation_name: str, period: Period, clash: Period) -> str:
     """Return the message refusing `period` because it overlaps `clash`, another period of the same pair."""
     return _(
@@ -98,6 +128,11 @@ def _span(period: Period) -> str:
     joined = format_at_precision(period.joined_on, period.joined_precision)
     if period.left_on is None:
         return _("from %(joined)s with no end date") % {"joined": joined}
+    if period.left_precision in END_PRECISIONS:
+        return _("from %(joined)s, leaving %(left)s") % {
+            "joined": joined,
+            "left": format_left(period.left_on, period.left_precision),
+        }
     return _("from %(joined)s until %(left)s") % {
         "joined": joined,
         "left": format_at_precision(period.left_on, period.left_precision),
@@ -287,6 +322,17 @@ def membership_errors(memberships: Sequence[Membership]) -> list[tuple[int, str,
             if message
         ]
         errors += [(index, field, message) for field, message in alone]
+        errors += [
+            (index, field, message)
+            for field, message in departure_errors(
+                membership.left_on,
+                membership.left_reason,
+                membership.merged_into_id,
+                membership.member_id,
+                membership.left_source_id,
+                membership.left_source_note,
+            )
+        ]
         # The rules between memberships are for those that stand on their own.
         member = getattr(membership, "member", None)  # None when not chosen yet
         if not alone and member is not None and membership.federation_id and membership.joined_on:

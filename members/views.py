@@ -189,9 +189,9 @@ class OrganisationDetailView(DetailView):
         return Organisation.objects.select_related("source").prefetch_related(
             Prefetch(
                 "memberships",
-                queryset=Membership.objects.select_related("federation", "source").order_by(
-                    "joined_on", "pk"
-                ),
+                queryset=Membership.objects.select_related(
+                    "federation", "source", "left_source", "merged_into"
+                ).order_by("joined_on", "pk"),
             ),
             Prefetch(
                 "declarations",

@@ -325,12 +325,31 @@ def test_a_member_of_staff_without_a_role_sees_nothing_of_the_register(client, w
     assert client.get(reverse("admin:members_organisation_consistency")).status_code == 403
 
 
+def _ending(pks, **fields):
+    """The POST of the action's form, as the browser sends it once its date is filled in."""
+    return {
+        "action": "end_memberships",
+        "_selected_action": pks,
+        "apply": "1",
+        "left_on": timezone.localdate().isoformat(),
+        "left_precision": "day",
+        **fields,
+    }
+
+
 def test_an_editor_ends_their_federations_memberships_today_with_the_bulk_action(client, world):
     editor = world["users"]["editor of CECOP"]
     inside = world["records"]["membership"]["inside"]
     url = reverse("admin:members_membership_changelist")
 
-    response = _client_for(client, editor).post(url, {"action": "end_today", "_selected_action": [inside.pk]})
+    asked = _client_for(client, editor).post(
+        url, {"action": "end_memberships", "_selected_action": [inside.pk]}
+    )
+    assert asked.status_code == 200 and "left_on" in asked.context["form"].fields
+    inside.refresh_from_db()
+    assert inside.left_on is None, "choosing the action only asks the date"
+
+    response = client.post(url, _ending([inside.pk]))
 
     assert response.status_code == 302
     inside.refresh_from_db()
@@ -347,34 +366,31 @@ def test_ending_memberships_with_the_bulk_action_outdates_the_cached_pages(
     inside = world["records"]["membership"]["inside"]
     before = version()
     with django_capture_on_commit_callbacks(execute=True):
-        _client_for(client, editor).post(
-            reverse("admin:members_membership_changelist"),
-            {"action": "end_today", "_selected_action": [inside.pk]},
-        )
+        _client_for(client, editor).post(reverse("admin:members_membership_changelist"), _ending([inside.pk]))
     assert version() != before
 
 
-def test_the_end_today_action_refuses_a_selection_reaching_outside_the_editors_federation(client, world):
+def test_the_end_action_refuses_a_selection_reaching_outside_the_editors_federation(client, world):
     editor = world["users"]["editor of CECOP"]
     inside = world["records"]["membership"]["inside"]
     outside = world["records"]["membership"]["outside"]
     url = reverse("admin:members_membership_changelist")
 
-    response = _client_for(client, editor).post(
-        url, {"action": "end_today", "_selected_action": [inside.pk, outside.pk]}
-    )
-
-    assert response.status_code == 403
+    for data in (
+        {"action": "end_memberships", "_selected_action": [inside.pk, outside.pk]},
+        _ending([inside.pk, outside.pk]),
+        _ending([outside.pk]),
+    ):
+        response = _client_for(client, editor).post(url, data)
+        assert response.status_code == 403
     assert not Membership.objects.filter(pk__in=[inside.pk, outside.pk], left_on__isnull=False).exists()
 
 
-def test_read_only_staff_are_not_offered_the_end_today_action(client, world):
+def test_read_only_staff_are_not_offered_the_end_action(client, world):
     inside = world["records"]["membership"]["inside"]
     url = reverse("admin:members_membership_changelist")
 
-    response = _client_for(client, world["users"]["read-only"]).post(
-        url, {"action": "end_today", "_selected_action": [inside.pk]}
-    )
+    response = _client_for(client, world["users"]["read-only"]).post(url, _ending([inside.pk]))
 
     inside.refresh_from_db()
     assert inside.left_on is None

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from members import csv_io
 from members.csv_io.columns import folded
-from members.dates import DatePrecision, start_of_period
+from members.dates import JOINED_PRECISIONS, LEFT_PRECISIONS, DatePrecision, start_of_period, stored_left_on
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
@@ -220,9 +220,10 @@ _memberships = st.lists(
         st.integers(0, 5),
         st.sampled_from(Membership.Category.values),
         st.dates(datetime.date(1950, 1, 1), datetime.date(2030, 12, 31)),
-        st.sampled_from(DatePrecision.values),
+        st.sampled_from([value for value, _label in JOINED_PRECISIONS]),
         st.one_of(st.none(), st.integers(1, 5000)),
-        st.sampled_from(DatePrecision.values),
+        # Departures "at the end of" a period too: stored the day after, written as its last day.
+        st.sampled_from([value for value, _label in LEFT_PRECISIONS]),
     ),
     max_size=8,
 )
@@ -244,7 +245,7 @@ def test_any_exported_register_re_imports_unchanged_and_rebuilds_the_same_file(o
                 continue
             pairs.add((member, federation))
             joined = start_of_period(joined, precision)
-            left = start_of_period(joined + datetime.timedelta(days=days), left_precision) if days else None
+            left = stored_left_on(joined + datetime.timedelta(days=days), left_precision) if days else None
             if left is not None and left <= joined:
                 left = None
             links.append(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -26,10 +29,15 @@ from members.admin.filters import (
     YearJoinedFilter,
 )
 from members.admin.history import ScopedHistoryAdmin
+from members.admin.membership_forms import EndMembershipsForm, MembershipForm
 from members.admin.mixins import CappedListMixin, CheckedSaveMixin, ScopedForeignKeyMixin, UnaccentSearchMixin
-from members.dates import DatePrecision
+from members.dates import format_left
 from members.models import Membership, Organisation
 from members.validation import membership_errors
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+    from django.utils.functional import _StrOrPromise
 
 MEMBERSHIP_RULES = _(
     "A membership runs from the day joined until the day left; on the day left the member no "
@@ -39,6 +47,40 @@ MEMBERSHIP_RULES = _(
     "itself or of its own members. A “regional organisation” link (CECOP in CICOPA) is never "
     "counted among the parent's members."
 )
+JOINED_DESCRIPTION = _(
+    "When and how the member joined, and the source that says so. A start only attested by a "
+    "source counts from the source's date and is never announced as a join."
+)
+LEFT_DESCRIPTION = _(
+    "When the member left, why, and the source of the departure: its own, not the join's. A reason, "
+    "a source or a note needs a date of leaving; “merged into” goes with the reason “merged”."
+)
+
+
+def membership_fieldsets(first: list[str]) -> list[tuple[_StrOrPromise | None, _FieldOpts]]:
+    """The membership form's sections, "Joined" and "Left", after the fields `first`."""
+    return [
+        (None, {"fields": [*first], "description": MEMBERSHIP_RULES}),
+        (
+            _("Joined"),
+            {
+                "fields": [("joined_on", "joined_precision"), "source", "source_note"],
+                "description": JOINED_DESCRIPTION,
+            },
+        ),
+        (
+            _("Left"),
+            {
+                "fields": [
+                    ("left_on", "left_precision"),
+                    ("left_reason", "merged_into"),
+                    "left_source",
+                    "left_source_note",
+                ],
+                "description": LEFT_DESCRIPTION,
+            },
+        ),
+    ]
 
 
 class MembershipFormSet(BaseInlineFormSet):
@@ -70,25 +112,20 @@ class MembershipFormSet(BaseInlineFormSet):
         ]
 
 
-class MembershipInlineBase(admin.TabularInline):
-    """The rows of memberships on an organisation's page (the organisation is the member)."""
+class MembershipInlineBase(admin.StackedInline):
+    """The memberships on an organisation's page (the organisation is the member), each with its
+    "Joined" and "Left" sections."""
 
     model = Membership
+    form = MembershipForm
     formset = MembershipFormSet
     fk_name = "member"
     extra = 0
-    fields = [
-        "federation",
-        "category",
-        "joined_on",
-        "joined_precision",
-        "left_on",
-        "left_precision",
-        "source",
-    ]
+    fieldsets = membership_fieldsets(["federation", "category"])
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("federation", "source")
+        related = ["federation", "source", "left_source", "merged_into"]
+        return super().get_queryset(request).select_related(*related)
 
     def has_view_permission(self, request: HttpRequest, obj: Organisation | None = None) -> bool:
         return permissions.can_view_memberships(request.user)
@@ -97,7 +134,7 @@ class MembershipInlineBase(admin.TabularInline):
 class MembershipInline(ScopedForeignKeyMixin, MembershipInlineBase):
     """The organisation's memberships of federations, as far as the user may edit them."""
 
-    autocomplete_fields = ["federation", "source"]
+    autocomplete_fields = ["federation", "source", "merged_into", "left_source"]
     verbose_name = _("membership of a federation")
     verbose_name_plural = _("memberships of federations")
 
@@ -168,14 +205,11 @@ class MembershipAdmin(
         "federation__name",
         "federation__acronym",
     ]
-    autocomplete_fields = ["member", "federation", "source"]
+    autocomplete_fields = ["member", "federation", "source", "merged_into", "left_source"]
     list_per_page = 100
-    fieldsets = [
-        (None, {"fields": ["member", "federation", "category"], "description": MEMBERSHIP_RULES}),
-        (_("Period"), {"fields": [("joined_on", "joined_precision"), ("left_on", "left_precision")]}),
-        (_("Source"), {"fields": ["source", "source_note"]}),
-    ]
-    actions = ["end_today"]
+    form = MembershipForm
+    fieldsets = membership_fieldsets(["member", "federation", "category"])
+    actions = ["end_memberships"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> Any:
         # Once saved, a membership stays its member's in an editor's hands (members/permissions.py's
@@ -197,31 +231,97 @@ class MembershipAdmin(
             return permissions.can_edit_some_memberships(request.user, "delete")
         return permissions.can_edit_membership(request.user, obj, "delete")
 
-    @admin.action(description=_("End the selected memberships today"), permissions=["change"])
-    def end_today(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        """End the selected current memberships today, as the user, in one recorded bulk update."""
-        today = timezone.localdate()
+    @admin.action(description=_("End the selected memberships…"), permissions=["change"])
+    def end_memberships(
+        self, request: HttpRequest, queryset: QuerySet[Membership]
+    ) -> TemplateResponse | None:
+        """Ask the date (with its precision), reason and source, then end every selected membership or none.
+
+        Every selected membership must be the user's to change (members/permissions.py), checked
+        here whatever the list offered. A membership that has ended already, or that would end
+        before it starts, is refused by name, and then nothing is saved.
+        """
         selected = list(queryset.select_related("member", "federation"))
+        if not selected:
+            # The list acts on what its filters show (current members unless asked otherwise).
+            message = _("None of the selected memberships is in the list.")
+            self.message_user(request, message, messages.WARNING)
+            return None
         if not all(permissions.can_edit_membership(request.user, m, "change") for m in selected):
             raise PermissionDenied
-        # A membership that starts today cannot end today (it must end after it starts).
-        ending = [m for m in selected if m.left_on is None and m.joined_on < today]
-        now = timezone.now()
-        for membership in ending:
-            membership.left_on = today
-            membership.left_precision = DatePrecision.DAY
-            membership.updated_at = now
-        bulk_update_with_history(
-            ending, Membership, ["left_on", "left_precision", "updated_at"], default_user=request.user
-        )
+        form = EndMembershipsForm(request.POST if "apply" in request.POST else None)
+        refused: list[str] = []
+        if form.is_bound and form.is_valid():
+            refused = self._end(request, selected, form)
+            if not refused:
+                return None
+            # _end() left its attempt on the instances; the page shows them as stored.
+            selected = list(queryset.select_related("member", "federation"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("End the selected memberships"),
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+            "memberships": selected,
+            "refused": refused,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/members/membership/end_memberships.html", context)
+
+    def _end(self, request: HttpRequest, selected: list[Membership], form: EndMembershipsForm) -> list[str]:
+        """End the memberships as the form says, in one recorded bulk update; or return why not, by name."""
+        data = form.cleaned_data
+        left_on = form.stored_left_on()
+        refused = []
+        for membership in selected:
+            if membership.left_on is not None:
+                refused.append(
+                    _("%(membership)s has already ended (%(left)s).")
+                    % {"membership": membership, "left": membership.left_display}
+                )
+            membership.left_on = left_on
+            membership.left_precision = data["left_precision"]
+            membership.left_reason = data["left_reason"]
+            membership.merged_into = data["merged_into"]
+            membership.left_source = data["left_source"]
+            membership.left_source_note = data["left_source_note"]
+        with transaction.atomic(using=router.db_for_write(Membership)):
+            # The rules every write path applies (members/validation.py), each refusal named.
+            for index, _field, message in membership_errors(selected):
+                refused.append(f"{selected[index]}: {message}")
+            if refused:
+                return refused
+            now = timezone.now()
+            for membership in selected:
+                membership.updated_at = now
+            bulk_update_with_history(
+                selected,
+                Membership,
+                [
+                    "left_on",
+                    "left_precision",
+                    "left_reason",
+                    "merged_into",
+                    "left_source",
+                    "left_source_note",
+                    "updated_at",
+                ],
+                default_user=request.user,
+            )
         # A bulk update sends no post_save: outdate cached figures and pages here.
         cache.register_changed()
         self.message_user(
             request,
-            ngettext("%(count)d membership ended today.", "%(count)d memberships ended today.", len(ending))
-            % {"count": len(ending)},
+            ngettext(
+                "%(count)d membership ended: %(left)s.",
+                "%(count)d memberships ended: %(left)s.",
+                len(selected),
+            )
+            % {"count": len(selected), "left": format_left(left_on, data["left_precision"])},
             messages.SUCCESS,
         )
+        return []
 
     @admin.display(description=_("country"), ordering="member__country")
     def member_country(self, obj: Membership) -> str:

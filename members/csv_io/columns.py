@@ -21,6 +21,7 @@ from django.core.validators import MaxValueValidator, URLValidator, validate_slu
 from django.db.models import (
     Case,
     CharField,
+    DateField,
     ExpressionWrapper,
     F,
     Func,
@@ -38,7 +39,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from members.dates import DatePrecision
+from members.dates import END_PRECISIONS, DatePrecision
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import YEAR_MAX, YEAR_MIN, YEAR_RANGE_MESSAGE, fold
 
@@ -284,6 +285,29 @@ def _only_with(path: str, date_path: str) -> Case:
     )
 
 
+class _DayBefore(Func):
+    # The day before a date, as a date: PostgreSQL's date - integer, SQLite's date(…, '-1 day').
+    output_field = DateField()
+    arity = 1
+    template = "(%(expressions)s - 1)"
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
+        template = "date(%(expressions)s, '-1 day')"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _left_as_entered(path: str) -> Case:
+    # A departure "at the end of 2022" is stored 2023-01-01 and written as people enter it, its
+    # last day 2022-12-31 (members/dates.py's entered_left_on), which import stores back the same.
+    return Case(
+        When(In(F("memberships__left_precision"), list(END_PRECISIONS)), then=_DayBefore(F(path))),
+        default=F(path),
+        output_field=DateField(),
+    )
+
+
 def _latest_declaration(field_name: str) -> Subquery:
     latest = DeclaredFigures.objects.filter(organisation=OuterRef("pk")).order_by("-declared_on")
     return Subquery(latest.values(field_name)[:1])
@@ -327,7 +351,7 @@ COLUMNS = (
         _safe("memberships__joined_precision"),
         _choice(DatePrecision),
     ),
-    Column("left_on", MEMBERSHIP, "left_on", "memberships__left_on", _date, cell=DATE),
+    Column("left_on", MEMBERSHIP, "left_on", _left_as_entered("memberships__left_on"), _date, cell=DATE),
     Column(
         "left_precision",
         MEMBERSHIP,

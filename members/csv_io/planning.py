@@ -31,7 +31,7 @@ from members.csv_io.columns import (
 )
 from members.csv_io.parsing import Row, read_file
 from members.csv_io.records import RowError, row_label
-from members.dates import DatePrecision, start_of_period
+from members.dates import END_PRECISIONS, DatePrecision, start_of_period, stored_left_on
 from members.models import Membership, Organisation
 from members.validation import (
     Node,
@@ -236,6 +236,9 @@ class _Planner:
                 self.error(row, "federation", message)
             if values.get("left_on") is None and values.get("left_precision") is not None:
                 self.error(row, "left_precision", _("A precision is given for a date that is not there."))
+            if values.get("joined_precision") in END_PRECISIONS:
+                message = _("“At the end of” a period is for a departure, not a start.")
+                self.error(row, "joined_precision", message)
 
     def _check_same_organisation(self) -> None:
         keys: dict[tuple[Any, ...], Row] = {}
@@ -367,7 +370,8 @@ class _Planner:
         member, federation = self._node(values["slug"]), self._node(values["federation"])
         old = stored.get((member, federation, joined))
         left_precision = values.get("left_precision") or (old["left_precision"] if old else DatePrecision.DAY)
-        left = start_of_period(values.get("left_on"), left_precision)
+        # A departure "at the end of 2022" is written as a day of 2022 and stored as 2023-01-01.
+        left = stored_left_on(values.get("left_on"), left_precision)
         new = {
             "category": values.get("category") or Membership.Category.FULL,
             "joined_on": joined,

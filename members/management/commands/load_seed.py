@@ -1,4 +1,8 @@
-"""Load the facts of CICOPA's news item of 21 June 2017, and nothing else.
+"""Load the facts of CICOPA's news item of 21 June 2017, and the one later fact the register was given.
+
+That fact is ULCCS leaving CICOPA at the end of 2022. No published text of it
+is at hand: it rests on the secretariat's own record, a source with no address
+and no date of publication, which says so in its notes.
 
 Running it again changes nothing: every record is found by its natural key
 (slug; member, federation and start; organisation and date) and brought back
@@ -11,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from members.dates import DatePrecision
+from members.dates import DatePrecision, stored_left_on
 from members.models import (
     AdmissionRule,
     DeclaredFigures,
@@ -166,6 +170,22 @@ MEMBERSHIPS = [
     ),
 ]
 
+# The secretariat's word for the departure, as the register was told it; no address, no date published.
+DEPARTURE_SOURCE = {
+    "title": "Secretariat record",
+    "publisher": "CICOPA",
+    "notes": "A staff note of the secretariat, not a published document.",
+}
+# (member, federation): (a day of the period, its precision, reason, the source's words).
+DEPARTURES = {
+    ("ulccs", "cicopa"): (
+        datetime.date(2022, 12, 31),
+        DatePrecision.END_YEAR,
+        Membership.LeftReason.LEFT,
+        "ULCCS left at the end of 2022.",
+    ),
+}
+
 DECLARATIONS = [
     (
         "cicopa",
@@ -214,7 +234,9 @@ def _load_organisations(source: Source) -> dict[str, Organisation]:
     return organisations
 
 
-def _load_memberships(organisations: dict[str, Organisation], source: Source) -> None:
+def _load_memberships(
+    organisations: dict[str, Organisation], source: Source, departure_source: Source
+) -> None:
     for member, federation, category, joined_on, precision, note in MEMBERSHIPS:
         membership = Membership.objects.filter(
             member=organisations[member], federation=organisations[federation], joined_on=joined_on
@@ -225,6 +247,13 @@ def _load_memberships(organisations: dict[str, Organisation], source: Source) ->
         membership.joined_precision = precision
         membership.source = source
         membership.source_note = note
+        departure = DEPARTURES.get((member, federation), (None, DatePrecision.DAY, "", ""))
+        left_on, left_precision, reason, left_note = departure
+        membership.left_on = stored_left_on(left_on, left_precision)
+        membership.left_precision = left_precision
+        membership.left_reason = reason
+        membership.left_source = departure_source if left_on else None
+        membership.left_source_note = left_note
         membership.full_clean()
         membership.save()
 
@@ -261,8 +290,11 @@ class Command(BaseCommand):
         source, _ = Source.objects.update_or_create(
             title=SOURCE["title"], published_on=SOURCE["published_on"], defaults=SOURCE
         )
+        departure_source, _ = Source.objects.update_or_create(
+            title=DEPARTURE_SOURCE["title"], published_on=None, defaults=DEPARTURE_SOURCE
+        )
         organisations = _load_organisations(source)
-        _load_memberships(organisations, source)
+        _load_memberships(organisations, source, departure_source)
         _load_declarations(organisations, source)
         _load_admission_rules(organisations)
         self.stdout.write(
