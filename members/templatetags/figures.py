@@ -11,9 +11,12 @@ register = template.Library()
 
 
 @register.simple_tag
-def figure(value: int | None, provenance: str, field: str) -> SafeString:
-    """`{% figure declaration.employment "declared" "employment" %}`: the number, or "not declared"."""
-    return sentences.figure_html(value, provenance, field)
+def figure(value: int | str | None, provenance: str, field: str) -> SafeString:
+    """`{% figure declaration.employment "declared" "employment" %}`: the number, or "not declared".
+
+    A template gives "" for a field of a declaration that does not exist: not declared either.
+    """
+    return sentences.figure_html(value if isinstance(value, int) else None, provenance, field)
 
 
 @register.filter
