@@ -31,5 +31,5 @@ def test_rendered_pages_never_present_a_declared_and_a_computed_figure_in_one_se
                     .filter(p => !p.dataset.provenance).map(p => p.innerText)"""
             )
             assert unmarked == []
-            name = path.strip("/").replace("/", "-").split("?")[0] or "home"
+            name = path.split("?")[0].strip("/").replace("/", "-") or "home"
             visitor.screenshot(f"honest-figures-{name}-{language}-{width}")
