@@ -15,6 +15,7 @@ and every total an SQL aggregate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -460,5 +461,13 @@ def federation_groups(
 
 
 def shown_name_key(organisation: Organisation) -> tuple[str, str]:
-    """Return the key that sorts organisations by the name a page shows for them (acronym first)."""
-    return (fold(organisation.short_name), fold(organisation.name))
+    """Return the key that sorts organisations by the name a page shows for them (acronym first).
+
+    Numbers in names sort by their value, as a reader expects: SYN2 before SYN10.
+    """
+    return (natural_key(organisation.short_name), natural_key(organisation.name))
+
+
+def natural_key(name: str) -> str:
+    """Return the name folded, its numbers padded so that they sort by value."""
+    return re.sub(r"\d+", lambda number: number.group().zfill(12), fold(name))

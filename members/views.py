@@ -100,10 +100,12 @@ def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     network = cache.network(federation, day, kinds=Organisation.FEDERATION_KINDS)
     breakdown = cache.breakdown(federation, day)
     today = timezone.localdate()
-    member_federations = Paginator(
+    # Nearest first, then by the name shown, numbers by value; paged in memory: the network is one query.
+    listed = sorted(
         stats.of_kinds(network, [Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL]),
-        NETWORK_PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+        key=lambda node: (node.depth, stats.natural_key(str(node.organisation))),
+    )
+    member_federations = Paginator(listed, NETWORK_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "federation": federation,
         "form": form,

@@ -295,3 +295,10 @@ def test_counts_have_the_thousands_separator_of_the_pages_language(client, seede
         r"\b2017\b",
         text_of(soup(client.get("/en/federations/cecop/")).select_one("table.figures").find_next("p")),
     )
+
+
+def test_names_with_numbers_sort_by_the_numbers_value_as_a_reader_expects():
+    from members.stats import natural_key
+
+    names = ["SYN10", "SYN2", "Syn1", "ÉCO 3", "eco 12"]
+    assert sorted(names, key=natural_key) == ["ÉCO 3", "eco 12", "Syn1", "SYN2", "SYN10"]
