@@ -81,6 +81,14 @@ class DirectoryFilter(django_filters.FilterSet):
         empty_label=_("Current and former"),
         method="keep",
     )
+    # The day "current" and "former" are read on (today when empty): the federation
+    # pages link here with the date their figures are for.
+    as_of = django_filters.DateFilter(
+        label=_("Members on"),
+        method="keep",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"),
         choices=[
@@ -146,13 +154,13 @@ class DirectoryFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Organisation]) -> QuerySet[Organisation]:
         data = self.form.cleaned_data
-        today = timezone.localdate()
+        day = data.get("as_of") or timezone.localdate()
         memberships = self.matching_memberships()
         status = data.get("status")
         if status == "current":
-            memberships = memberships.current_on(today)
+            memberships = memberships.current_on(day)
         elif status == "former":
-            memberships = former_memberships(memberships, today, data.get("federation"))
+            memberships = former_memberships(memberships, day, data.get("federation"))
         # The year it joined: a start only attested by a source is no join, and shows as not known.
         joins = memberships.join_events().filter(member_id=OuterRef("pk"))
         queryset = queryset.alias(name_folded=Folded("name")).annotate(

@@ -15,16 +15,14 @@ and every total an SQL aggregate.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection, Iterable
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import Country
 
@@ -36,24 +34,22 @@ from members.models import (
     MembershipQuerySet,
     Organisation,
     Region,
-    Source,
 )
 from members.network import figures_sql, nearest_sql, reading_connection
+from members.rules import fold
 
 COUNTING_RULE = _(
-    "Members are the organisations directly affiliated on the date, in any category but “regional "
-    "organisation”, and countries are their headquarters’ countries. Enterprises and employment add up "
-    "the latest figures declared on or before the date by the organisations of the federation’s network, "
-    "each counted once however many paths lead to it, and not at all when a federation of the network "
-    "already includes it in its own declaration."
+    "Members are the organisations directly affiliated on the date; a regional organisation is not one "
+    "of them. Countries are where those members have their headquarters. Enterprises and people "
+    "employed add up the latest figures that the organisations below the federation declared. Each "
+    "organisation counts once, and not at all if a federation above it already includes it in its "
+    "own figures."
 )
 
 AS_OF_RULE = _(
-    "A member counts from the day it joins and no longer on the day it leaves; a date known only to "
-    "the month, half-year or year counts from the first day of that period."
+    "A member counts from the day it joins until the day it leaves. A date known only to the month, "
+    "half-year or year counts from its first day."
 )
-
-MILLION = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -66,8 +62,9 @@ class FederationFigures:
     members_by_category: dict[str, int]
     countries: int
     country_codes: list[str]
-    enterprises: int
-    employment: int
+    # None: no organisation of the network declared the figure (not the same as a declared 0).
+    enterprises: int | None
+    employment: int | None
     covered_members: int
     declaration: DeclaredFigures | None
 
@@ -85,8 +82,8 @@ class CountryBreakdown:
 
     country: Country | None
     members: int
-    enterprises: int
-    employment: int
+    enterprises: int | None
+    employment: int | None
 
 
 @dataclass(frozen=True)
@@ -95,8 +92,8 @@ class RegionBreakdown:
 
     region: Region | None
     members: int
-    enterprises: int
-    employment: int
+    enterprises: int | None
+    employment: int | None
     countries: list[CountryBreakdown] = field(default_factory=list)
 
 
@@ -119,28 +116,6 @@ class NetworkNode:
 
 
 @dataclass(frozen=True)
-class Figure:
-    """A number with where it comes from: declared by the federation, or computed by the register."""
-
-    value: int
-    declared: bool
-    date: date
-    source: Source | None
-    source_note: str
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The sentence in the active language and the four figures it states."""
-
-    text: str
-    members: Figure
-    countries: Figure
-    enterprises: Figure
-    employment: Figure
-
-
-@dataclass(frozen=True)
 class Breach:
     """A member that breaks one of its federation's admission rules."""
 
@@ -157,15 +132,21 @@ def _counted_members_on(day: date, federation_ids: list[int] | None) -> Membersh
     return memberships if federation_ids is None else memberships.filter(federation_id__in=federation_ids)
 
 
-def _network_totals(federation_ids: list[int], day: date, group_by: str) -> list[tuple[Any, int, int]]:
-    """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`."""
+def _network_totals(
+    federation_ids: list[int], day: date, group_by: str
+) -> list[tuple[Any, int | None, int | None]]:
+    """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`.
+
+    A total is None, not 0, where no organisation of the group declared the
+    figure: SQL's SUM of nothing but NULLs. A declared 0 stays 0.
+    """
     sql, params = figures_sql(federation_ids, day)
     organisations = Organisation._meta.db_table
     # An organisation adds a figure only where no federation of the network covers it.
     query = f"""{sql}
         SELECT {group_by},
-            COALESCE(SUM(CASE WHEN n.enterprises_covered = 0 THEN n.enterprises END), 0),
-            COALESCE(SUM(CASE WHEN n.employment_covered = 0 THEN n.employment END), 0)
+            SUM(CASE WHEN n.enterprises_covered = 0 THEN n.enterprises END),
+            SUM(CASE WHEN n.employment_covered = 0 THEN n.employment END)
         FROM network n
         JOIN {organisations} o ON o.id = n.organisation_id
         GROUP BY {group_by}
@@ -249,13 +230,24 @@ def figures_for_federations(
             members_by_category=by_category[federation.pk],
             countries=len(codes[federation.pk]),
             country_codes=codes[federation.pk],
-            enterprises=int(totals.get(federation.pk, (0, 0))[0]),
-            employment=int(totals.get(federation.pk, (0, 0))[1]),
+            enterprises=_total(totals.get(federation.pk, (None, None))[0]),
+            employment=_total(totals.get(federation.pk, (None, None))[1]),
             covered_members=covered[federation.pk],
             declaration=declarations.get(federation.pk),
         )
         for federation in federations
     }
+
+
+def _total(value: Any) -> int | None:
+    """Return a database total as an int, keeping None ("nobody declared it") apart from 0."""
+    return None if value is None else int(value)
+
+
+def add_declared(values: Iterable[int | None]) -> int | None:
+    """Return the sum of the declared values, or None when none of them was declared."""
+    declared = [value for value in values if value is not None]
+    return sum(declared) if declared else None
 
 
 def federation_figures(federation: Organisation, as_of: date | None = None) -> FederationFigures:
@@ -316,7 +308,9 @@ def breakdown(federation: Organisation, as_of: date | None = None) -> list[Regio
     # Query 2: the network's counted figures by country.
     figures = {code: (e, p) for code, e, p in _network_totals([federation.pk], day, "o.country")}
     codes = {
-        code for code in members.keys() | figures.keys() if members.get(code) or any(figures.get(code, ()))
+        code
+        for code in members.keys() | figures.keys()
+        if members.get(code) or any(value is not None for value in figures.get(code, ()))
     }
     # Query 3: the regions of those countries.
     regions = {
@@ -325,7 +319,7 @@ def breakdown(federation: Organisation, as_of: date | None = None) -> list[Regio
     }
     grouped: dict[Region | None, list[CountryBreakdown]] = {}
     for code in codes:
-        enterprises, employment = (int(v) for v in figures.get(code, (0, 0)))
+        enterprises, employment = (_total(v) for v in figures.get(code, (None, None)))
         place = regions.get(code)
         country = place.country if place else (Country(code=code) if code else None)
         grouped.setdefault(place.region if place else None, []).append(
@@ -335,8 +329,8 @@ def breakdown(federation: Organisation, as_of: date | None = None) -> list[Regio
         RegionBreakdown(
             region=region,
             members=sum(c.members for c in countries),
-            enterprises=sum(c.enterprises for c in countries),
-            employment=sum(c.employment for c in countries),
+            enterprises=add_declared(c.enterprises for c in countries),
+            employment=add_declared(c.employment for c in countries),
             countries=sorted(countries, key=lambda c: str(c.country.name) if c.country else ""),
         )
         for region, countries in grouped.items()
@@ -374,119 +368,6 @@ def growth(federation: Organisation, until: date | int | None = None) -> list[Gr
         at_year_end = members + counted_on_31_december.get(year, 0)
         series.append(GrowthYear(year, at_year_end, joins.get(year, 0), departures.get(year, 0)))
     return series
-
-
-def humanise_number(value: int) -> str:
-    """Return a count as a reader expects it in the active language: "68,000", "4 million"."""
-    if value >= MILLION:
-        millions, plural = _millions(value)
-        return ngettext("%(millions)s million", "%(millions)s million", plural) % {"millions": millions}
-    return _grouped(value)
-
-
-def _grouped(value: float) -> str:
-    return number_format(value, force_grouping=True)
-
-
-def _millions(value: int) -> tuple[str, int]:
-    """Return (the number of millions to one decimal, localised; the count that picks the plural)."""
-    millions = round(value / MILLION, 1)
-    if millions == int(millions):
-        return _grouped(int(millions)), int(millions)
-    return number_format(millions, decimal_pos=1, force_grouping=True), math.ceil(millions)
-
-
-# French and Spanish join a million to its noun ("4 millions de personnes",
-# "4 millones de personas"), so the million forms are whole phrases for the
-# translators rather than a number put before the noun.
-
-
-def _members_phrase(value: int) -> str:
-    return ngettext("%(count)s member", "%(count)s members", value) % {"count": _grouped(value)}
-
-
-def _countries_phrase(value: int) -> str:
-    return ngettext("%(count)s country", "%(count)s countries", value) % {"count": _grouped(value)}
-
-
-def _large_phrase(value: int, counted: Callable[[int], str], in_millions: Callable[[int], str]) -> str:
-    """Return "68,000 enterprises" or "4 million people"; `counted` and `in_millions` give the forms."""
-    if value >= MILLION:
-        millions, plural = _millions(value)
-        return in_millions(plural) % {"millions": millions}
-    return counted(value) % {"count": _grouped(value)}
-
-
-def _enterprises_phrase(value: int) -> str:
-    return _large_phrase(
-        value,
-        lambda n: ngettext("%(count)s enterprise", "%(count)s enterprises", n),
-        lambda n: ngettext("%(millions)s million enterprises", "%(millions)s million enterprises", n),
-    )
-
-
-def _people_phrase(value: int) -> str:
-    return _large_phrase(
-        value,
-        lambda n: ngettext("%(count)s person", "%(count)s people", n),
-        lambda n: ngettext("%(millions)s million people", "%(millions)s million people", n),
-    )
-
-
-def _figure(computed: int, declaration: DeclaredFigures | None, declared_field: str, day: date) -> Figure:
-    declared = getattr(declaration, declared_field) if declaration else None
-    if declaration is not None and declared is not None:
-        return Figure(declared, True, declaration.declared_on, declaration.source, declaration.source_note)
-    return Figure(computed, False, day, None, "")
-
-
-def headline(
-    federation: Organisation, as_of: date | None = None, figures: FederationFigures | None = None
-) -> Headline:
-    """Return the headline sentence, in the active language, with its four sourced figures (four queries).
-
-    Each figure is the federation's own latest declaration on or before the
-    day where it gives one, and the register's computed figure otherwise.
-    Pass the federation's `figures` (from figures_for_federations) to build
-    the sentence without a query, as the home page does for every federation.
-    """
-    if figures is None:
-        figures = federation_figures(federation, as_of)
-    declaration = figures.declaration
-    members = _figure(figures.members, declaration, "member_organisations", figures.as_of)
-    countries = _figure(figures.countries, declaration, "countries", figures.as_of)
-    enterprises = _figure(figures.enterprises, declaration, "enterprises", figures.as_of)
-    employment = _figure(figures.employment, declaration, "employment", figures.as_of)
-    words = {
-        "federation": federation.short_name,
-        "members": _members_phrase(members.value),
-        "countries": _countries_phrase(countries.value),
-        "enterprises": _enterprises_phrase(enterprises.value),
-        "employment": _people_phrase(employment.value),
-    }
-    # A figure nobody declared is left out rather than stated as zero; the
-    # verb agrees with what employs (the enterprises, or else the members).
-    if enterprises.value and employment.value:
-        text = ngettext(
-            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s "
-            "which employs %(employment)s.",
-            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s "
-            "which employ %(employment)s.",
-            enterprises.value,
-        )
-    elif enterprises.value:
-        text = gettext(
-            "%(federation)s affiliates %(members)s in %(countries)s, representing %(enterprises)s."
-        )
-    elif employment.value:
-        text = ngettext(
-            "%(federation)s affiliates %(members)s in %(countries)s, which employs %(employment)s.",
-            "%(federation)s affiliates %(members)s in %(countries)s, which employ %(employment)s.",
-            members.value,
-        )
-    else:
-        text = gettext("%(federation)s affiliates %(members)s in %(countries)s.")
-    return Headline(text % words, members, countries, enterprises, employment)
 
 
 def admission_breaches(as_of: date | None = None, federation: Organisation | None = None) -> list[Breach]:
@@ -527,3 +408,71 @@ def admission_breaches(as_of: date | None = None, federation: Organisation | Non
     members = Organisation.objects.in_bulk({member_id for _rule, member_id in pairs})
     breaches = [Breach(members[member_id], rule_objects[rule_id]) for rule_id, member_id in pairs]
     return sorted(breaches, key=lambda b: (str(b.rule.federation.short_name), b.organisation.name))
+
+
+@dataclass(frozen=True)
+class FederationGroup:
+    """An international federation with the regional bodies linked to it, or (head None) the others."""
+
+    head: Organisation | None
+    members: list[Organisation]
+
+
+def federation_groups(
+    federations: Iterable[Organisation], figures: dict[int, FederationFigures], as_of: date | None = None
+) -> list[FederationGroup]:
+    """Return the federations grouped for a reader, in one query.
+
+    Each international federation comes first with, under it, the regional
+    organisations linked to it on the day by a "regional organisation"
+    membership (CICOPA, then CECOP); the international ones with the most
+    members first. The federations linked to none follow in one last group.
+    Within a group, by the name shown.
+    """
+    day = _day(as_of)
+    federations = list(federations)
+    by_pk = {f.pk: f for f in federations}
+    links = (
+        Membership.objects.current_on(day)
+        .filter(category=Membership.Category.REGIONAL, member__in=by_pk, federation__in=by_pk)
+        .order_by()
+        .values_list("member_id", "federation_id")
+    )
+    parents: dict[int, int] = {}
+    for member_id, federation_id in links:
+        if by_pk[federation_id].kind == Organisation.Kind.INTERNATIONAL and by_pk[member_id].kind != (
+            Organisation.Kind.INTERNATIONAL
+        ):
+            # A body linked to two international federations is shown under the first by name.
+            current = parents.get(member_id)
+            if current is None or shown_name_key(by_pk[federation_id]) < shown_name_key(by_pk[current]):
+                parents[member_id] = federation_id
+    heads = sorted(
+        (f for f in federations if f.kind == Organisation.Kind.INTERNATIONAL),
+        key=lambda f: (-figures[f.pk].members if f.pk in figures else 0, shown_name_key(f)),
+    )
+    groups = [
+        FederationGroup(
+            head,
+            sorted((by_pk[m] for m, p in parents.items() if p == head.pk), key=shown_name_key),
+        )
+        for head in heads
+    ]
+    grouped = {head.pk for head in heads} | parents.keys()
+    others = sorted((f for f in federations if f.pk not in grouped), key=shown_name_key)
+    if others:
+        groups.append(FederationGroup(None, others))
+    return groups
+
+
+def shown_name_key(organisation: Organisation) -> tuple[str, str]:
+    """Return the key that sorts organisations by the name a page shows for them (acronym first).
+
+    Numbers in names sort by their value, as a reader expects: SYN2 before SYN10.
+    """
+    return (natural_key(organisation.short_name), natural_key(organisation.name))
+
+
+def natural_key(name: str) -> str:
+    """Return the name folded, its numbers padded so that they sort by value."""
+    return re.sub(r"\d+", lambda number: number.group().zfill(12), fold(name))

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from members import cache, charts, limits, stats
+from members import cache, charts, limits, sentences, stats
 from members.feeds import latest_events
 from members.filters import DirectoryFilter
 from members.models import DeclaredFigures, Membership, Organisation
@@ -26,6 +27,8 @@ from registry.clients import client_key
 
 DIRECTORY_PAGE_SIZE = 25
 HOME_EVENTS = 10
+# A federation page lists its member federations this many at a time (hundreds at scale).
+NETWORK_PAGE_SIZE = 50
 
 
 class AsOfForm(forms.Form):
@@ -60,23 +63,31 @@ def _as_of(request: HttpRequest) -> tuple[AsOfForm, datetime.date, int]:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The federations with their headline figures today, and the latest joins and departures."""
+    """The federations, each international one with its regional bodies; the latest joins and departures."""
     today = timezone.localdate()
     # Query 1: the federations; queries 2-5: their figures (stats.figures_for_federations).
     federations = list(Organisation.objects.top_level_federations().order_by("name"))
     figures = cache.figures_for_federations(federations, today)
-    federations.sort(key=lambda f: (-figures[f.pk].members, f.name))
-    cards = [
-        {
-            "federation": f,
-            "figures": figures[f.pk],
-            "headline": stats.headline(f, today, figures=figures[f.pk]),
+
+    def card(federation: Organisation) -> dict[str, Any]:
+        return {
+            "federation": federation,
+            "figures": figures[federation.pk],
+            "headline": sentences.headline(federation, today, figures=figures[federation.pk]),
         }
-        for f in federations
-    ]
-    # Queries 6-7: the latest joins and departures.
+
+    # Query 6: which regional bodies belong to which international federation.
+    groups: list[dict[str, Any]] = []
+    cards: list[dict[str, Any]] = []  # in the order shown
+    for group in stats.federation_groups(federations, figures, today):
+        head = card(group.head) if group.head else None
+        members = [card(f) for f in group.members]
+        groups.append({"head": head, "members": members})
+        cards.extend([head, *members] if head else members)
+    # Queries 7-8: the latest joins and departures.
     events = latest_events(limit=HOME_EVENTS)
-    return render(request, "members/home.html", {"cards": cards, "events": events, "today": today})
+    context = {"groups": groups, "cards": cards, "events": events, "today": today}
+    return render(request, "members/home.html", context)
 
 
 def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -98,24 +109,31 @@ def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     figures = cache.federation_figures(federation, day)
     network = cache.network(federation, day, kinds=Organisation.FEDERATION_KINDS)
     breakdown = cache.breakdown(federation, day)
+    today = timezone.localdate()
+    # Nearest first, then by the name shown, numbers by value; paged in memory: the network is one query.
+    listed = sorted(
+        stats.of_kinds(network, [Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL]),
+        key=lambda node: (node.depth, stats.natural_key(str(node.organisation))),
+    )
+    member_federations = Paginator(listed, NETWORK_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "federation": federation,
         "form": form,
         "as_of": day,
+        "chosen_day": day if day != today else None,
         "figures": figures,
+        "coverage": sentences.coverage(figures),
         "categories": [
             (Membership.Category(code).label, count) for code, count in figures.members_by_category.items()
         ],
-        "headline": stats.headline(federation, day, figures=figures),
+        "headline": sentences.headline(federation, day, figures=figures),
         "counting_rule": stats.COUNTING_RULE,
         "as_of_rule": stats.AS_OF_RULE,
         "breakdown": breakdown,
         "growth_chart": charts.growth_chart(cache.growth(federation, day)),
         "world_map": charts.world_map(charts.country_counts(breakdown)),
         "regional_bodies": stats.of_kinds(network, [Organisation.Kind.REGIONAL]),
-        "member_federations": stats.of_kinds(
-            network, [Organisation.Kind.INTERNATIONAL, Organisation.Kind.NATIONAL]
-        ),
+        "member_federations": member_federations,
     }
     return render(request, "members/federation_detail.html", context, status=status)
 
@@ -123,8 +141,11 @@ def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def statistics(request: HttpRequest) -> HttpResponse:
     """The top-level federations' figures side by side, and one federation's tables by region and country."""
     form, day, status = _as_of(request)
-    federations = list(Organisation.objects.top_level_federations().order_by("name"))
+    federations = sorted(Organisation.objects.top_level_federations(), key=stats.shown_name_key)
     figures = cache.figures_for_federations(federations, day)
+    # A federation the register knows nothing of on the day (no member, no
+    # declaration yet) is not listed with zeros.
+    known = [f for f in federations if figures[f.pk].members or figures[f.pk].declaration]
     # The tables by region and country are for the federation chosen by its
     # slug, a national one too (then also offered in the menu), and otherwise
     # for the top-level federation with the most members.
@@ -139,7 +160,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "form": form,
         "as_of": day,
         "federations": menu,
-        "rows": [figures[f.pk] for f in federations],
+        "rows": [figures[f.pk] for f in known],
+        "unknown_on_day": len(federations) - len(known),
         "chosen": chosen,
         "breakdown": cache.breakdown(chosen, day) if chosen else [],
         "counting_rule": stats.COUNTING_RULE,

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import translation
 
-from members import stats
+from members import sentences, stats
 from members.dates import DatePrecision
 from members.models import AdmissionRule, Membership, Organisation, Region
 
@@ -129,7 +129,8 @@ def test_figures_are_the_latest_declaration_on_or_before_the_date(
         figures = stats.federation_figures(federation, day)
         return figures.enterprises, figures.employment
 
-    assert totals(D(2015, 5, 31)) == (0, 0)
+    # Before any declaration there is nothing to add up: not declared, which is not 0.
+    assert totals(D(2015, 5, 31)) == (None, None)
     assert totals(D(2017, 6, 20)) == (5, 50)
     assert totals(DAY) == (7, 70)
 
@@ -241,7 +242,7 @@ def test_organisations_below_a_member_that_left_are_out_of_the_network(
     cooperative = membership_factory(federation=national).member
     declaration_factory(organisation=cooperative, enterprises=1, employment=100)
     assert stats.network(federation, DAY) == []
-    assert stats.federation_figures(federation, DAY).employment == 0
+    assert stats.federation_figures(federation, DAY).employment is None
     assert {(n.organisation, n.depth) for n in stats.network(federation, D(2015, 6, 1))} == {
         (national, 1),
         (cooperative, 2),
@@ -257,7 +258,7 @@ def test_an_organisation_that_left_a_member_federation_on_the_date_is_out_of_the
     the_day_before = DAY - datetime.timedelta(days=1)
     assert [n.organisation for n in stats.network(federation, DAY)] == [national]
     assert [n.organisation for n in stats.network(federation, the_day_before)] == [national, cooperative]
-    assert stats.federation_figures(federation, DAY).employment == 0
+    assert stats.federation_figures(federation, DAY).employment is None
     assert stats.federation_figures(federation, the_day_before).employment == 100
 
 
@@ -437,7 +438,7 @@ def test_each_of_two_rules_on_one_federation_is_checked_with_its_own_region_and_
 )
 def test_numbers_are_written_the_way_a_press_release_writes_them(value, text):
     with translation.override("en"):
-        assert stats.humanise_number(value) == text
+        assert sentences.humanise_number(value) == text
 
 
 @pytest.mark.parametrize(
@@ -452,37 +453,68 @@ def test_numbers_are_written_the_way_a_press_release_writes_them(value, text):
 )
 def test_numbers_are_written_the_french_and_spanish_way(language, value, text):
     with translation.override(language):
-        assert stats.humanise_number(value) == text
+        assert sentences.humanise_number(value) == text
 
 
-def test_headline_leaves_out_figures_nobody_declared_or_computed(federation, membership_factory):
+def test_headline_says_no_member_declared_enterprises_or_employment_rather_than_zero(
+    federation, membership_factory
+):
     membership_factory(federation=federation, member__country="FR")
     with translation.override("en"):
-        assert stats.headline(federation, DAY).text == "FED affiliates 1 member in 1 country."
-
-
-def test_headline_writes_millions_and_agrees_with_one_enterprise(
-    federation, membership_factory, declaration_factory
-):
-    member = membership_factory(federation=federation, member__country="FR").member
-    declaration_factory(organisation=member, enterprises=1, employment=1_500_000)
-    with translation.override("en"):
-        text = stats.headline(federation, DAY).text
-    assert text == (
-        "FED affiliates 1 member in 1 country, representing 1 enterprise which employs 1.5 million people."
+        headline = sentences.headline(federation, DAY)
+    assert [s.provenance for s in headline.sentences] == ["computed"]
+    assert headline.text == (
+        "On 21 June 2017 the register holds 1 member of FED in 1 country; "
+        "no organisation among them has declared enterprises or employment."
     )
+    assert (headline.enterprises.value, headline.employment.value) == (None, None)
 
 
-def test_headline_without_enterprises_says_what_the_members_employ(
+def test_headline_writes_millions_and_agrees_with_one_enterprise_in_the_federations_declaration(
+    federation, declaration_factory
+):
+    declaration_factory(
+        organisation=federation,
+        declared_on=DAY,
+        member_organisations=1,
+        countries=1,
+        enterprises=1,
+        employment=1_500_000,
+    )
+    with translation.override("en"):
+        headline = sentences.headline(federation, DAY)
+    assert headline.sentences[0].text == (
+        "According to its declaration of 21 June 2017, FED affiliates 1 member in 1 country, "
+        "representing 1 enterprise which employs 1.5 million people."
+    )
+    assert headline.sentences[1].text == "The register holds no membership of FED on 21 June 2017."
+
+
+def test_computed_headline_adds_up_what_the_members_employ_with_its_date(
     federation, membership_factory, declaration_factory
 ):
     for _ in range(2):
         member = membership_factory(federation=federation, member__country="BE").member
         declaration_factory(organisation=member, enterprises=None, employment=40_000)
     with translation.override("en"):
-        assert stats.headline(federation, DAY).text == (
-            "FED affiliates 2 members in 1 country, which employ 80,000 people."
+        assert sentences.headline(federation, DAY).text == (
+            "On 21 June 2017 the register holds 2 members of FED in 1 country; "
+            "from the declarations it holds, it computes 80,000 people employed."
         )
+
+
+def test_a_declaration_without_members_and_countries_is_listed_with_its_date(
+    federation, membership_factory, declaration_factory
+):
+    membership_factory(federation=federation, member__country="BE")
+    declaration_factory(organisation=federation, declared_on=DAY, enterprises=None, employment=1)
+    with translation.override("en"):
+        headline = sentences.headline(federation, DAY)
+    # The federation declared employment: the computed sentence does not repeat it.
+    assert [s.text for s in headline.sentences] == [
+        "On 21 June 2017, FED declared 1 person employed.",
+        "On 21 June 2017 the register holds 1 member of FED in 1 country.",
+    ]
 
 
 # --- The seed: CICOPA on 21 June 2017 ---------------------------------------------------------
@@ -491,8 +523,12 @@ def test_headline_without_enterprises_says_what_the_members_employ(
 def test_cicopas_headline_on_21_june_2017_reproduces_the_news_item(seeded):
     cicopa = Organisation.objects.get(slug="cicopa")
     with translation.override("en"):
-        headline = stats.headline(cicopa, DAY)
-    assert headline.text == SEED_SENTENCE
+        headline = sentences.headline(cicopa, DAY)
+    assert [s.provenance for s in headline.sentences] == ["declared", "computed"]
+    assert headline.sentences[0].text == f"According to its declaration of 21 June 2017, {SEED_SENTENCE}"
+    assert headline.sentences[1].text == (
+        "On 21 June 2017 the register holds 4 members of CICOPA in 4 countries."
+    )
     assert all(f.declared and f.date == DAY for f in (headline.members, headline.employment))
     assert headline.enterprises.source.title.startswith("CICOPA family keeps on growing")
     assert "68,000 enterprises" in headline.enterprises.source_note
@@ -503,7 +539,7 @@ def test_cicopas_computed_figures_on_21_june_2017_stand_beside_the_declared_ones
     # The four organisations the item names; CECOP is CICOPA's regional organisation, not a member.
     assert (figures.members, figures.countries, figures.country_codes) == (4, 4, ["BE", "FR", "IN", "PR"])
     # ULCCS's 6,000 workers and SMart's 75,000; CECOP declared no employment, so covers nobody.
-    assert (figures.enterprises, figures.employment) == (0, 81_000)
+    assert (figures.enterprises, figures.employment) == (None, 81_000)
     assert (figures.covered_members, figures.coverage) == (2, 0.5)
     assert (figures.declaration.member_organisations, figures.declaration.employment) == (48, 4_000_000)
 
@@ -536,7 +572,7 @@ def test_the_seed_breaks_no_admission_rule(seeded):
 def test_cicopas_headline_reads_naturally_in_french_and_spanish(seeded, language, sentence):
     cicopa = Organisation.objects.get(slug="cicopa")
     with translation.override(language):
-        assert stats.headline(cicopa, DAY).text == sentence
+        assert sentence in sentences.headline(cicopa, DAY).sentences[0].text
 
 
 # --- Cost: a fixed number of queries whatever the size and depth ------------------------------
@@ -591,14 +627,14 @@ def test_figures_for_many_federations_run_four_queries(
 def test_headline_runs_four_queries_whatever_the_network(any_network, django_assert_num_queries):
     # The four queries of federation_figures; the sentence is built from them.
     with django_assert_num_queries(4):
-        stats.headline(any_network, DAY)
+        sentences.headline(any_network, DAY)
 
 
 def test_headline_from_figures_already_computed_runs_no_query(any_network, django_assert_num_queries):
     figures = stats.figures_for_federations([any_network], DAY)[any_network.pk]
     with django_assert_num_queries(0):
-        text = stats.headline(any_network, DAY, figures=figures).text
-    assert text == stats.headline(any_network, DAY).text
+        text = sentences.headline(any_network, DAY, figures=figures).text
+    assert text == sentences.headline(any_network, DAY).text
 
 
 def test_network_runs_one_query_whatever_the_depth(any_network, django_assert_num_queries):

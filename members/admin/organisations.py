@@ -159,7 +159,10 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
             format_html_join(
                 "",
                 '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
-                ((label, intcomma(value), declared) for label, value, declared in rows),
+                (
+                    (label, _("not declared by any member") if value is None else intcomma(value), declared)
+                    for label, value, declared in rows
+                ),
             ),
             coverage,
             reverse("admin:members_membership_changelist") + f"?federation={obj.pk}",
