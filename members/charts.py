@@ -7,7 +7,8 @@ A view computes the figures with `members.stats`, passes them through
     {% include "members/includes/_map.html" with map=world_map %}
 
 where `growth_chart = charts.growth_chart(stats.growth(federation, as_of))` and
-`world_map = charts.world_map(charts.country_counts(stats.breakdown(federation, as_of)))`.
+`world_map = charts.world_map(charts.country_counts(stats.breakdown(federation, as_of)),
+region=stats.region_countries(federation))` (a regional federation's map shows its region).
 
 Python only does the arithmetic (scales, ticks, buckets) and hands the
 templates ready-made coordinate strings, so nothing numeric is ever localised
