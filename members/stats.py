@@ -291,6 +291,24 @@ def of_kinds(nodes: Iterable[NetworkNode], kinds: Collection[str]) -> list[Netwo
     return [node for node in nodes if node.organisation.kind in kinds]
 
 
+def region_countries(federation: Organisation) -> list[str]:
+    """Return the ISO codes of the countries of a regional federation's region, or none for other kinds.
+
+    Its region is the one an admission rule sends it members from ("CICOPA's members
+    in Europe also join CECOP"), or else its headquarters' region. One query.
+    """
+    if federation.kind != Organisation.Kind.REGIONAL:
+        return []
+    ruled = AdmissionRule.objects.filter(requires=federation, region__isnull=False).values("region")
+    headquarters = CountryRegion.objects.filter(country=federation.country).values("region")
+    return [
+        str(code)
+        for code in CountryRegion.objects.filter(
+            Q(region__in=ruled) | (Q(region__in=headquarters) & ~Exists(ruled))
+        ).values_list("country", flat=True)
+    ]
+
+
 def breakdown(federation: Organisation, as_of: date | None = None) -> list[RegionBreakdown]:
     """Return members, enterprises and employment by region and country, in three queries.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -131,7 +131,9 @@ def federation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "as_of_rule": stats.AS_OF_RULE,
         "breakdown": breakdown,
         "growth_chart": charts.growth_chart(cache.growth(federation, day)),
-        "world_map": charts.world_map(charts.country_counts(breakdown)),
+        "world_map": charts.world_map(
+            charts.country_counts(breakdown), region=stats.region_countries(federation)
+        ),
         "regional_bodies": stats.of_kinds(network, [Organisation.Kind.REGIONAL]),
         "member_federations": member_federations,
     }
@@ -169,8 +171,28 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, "members/statistics.html", context, status=status)
 
 
+class PageOutOfRange(Exception):
+    """The directory was asked for a page its list does not have."""
+
+    def __init__(self, paginator: Paginator[Organisation], asked: str) -> None:
+        super().__init__(asked)
+        self.paginator = paginator
+        self.asked = asked
+
+
+# The directory's filters, beside the search box, that its collapsed panel holds.
+DIRECTORY_PANEL_FILTERS = ("federation", "region", "country", "kind", "category", "joined", "status")
+
+
 class OrganisationListView(FilterView):
-    """The member directory: search, filters, sorting and pages, all in the query string."""
+    """The member directory: search, filters, sorting and pages, all in the query string.
+
+    A page number past the end (or not a number) answers 404 with a page that links
+    to the list's first and last pages, rather than redirecting: the address names
+    a page that does not exist (a bookmark of page 99 of a list that has since
+    shrunk), and a redirect would show the reader other organisations under it
+    without a word, and tell link checkers and search engines the link still works.
+    """
 
     filterset_class = DirectoryFilter
     template_name = "members/organisation_list.html"
@@ -193,6 +215,45 @@ class OrganisationListView(FilterView):
         kwargs = super().get_filterset_kwargs(filterset_class)
         kwargs["data"] = self.request.GET
         return kwargs
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Organisation], page_size: int
+    ) -> tuple[Paginator[Organisation], Page[Organisation], QuerySet[Organisation], bool]:
+        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        asked = self.request.GET.get(self.page_kwarg) or "1"
+        try:
+            page = paginator.page(paginator.num_pages if asked == "last" else asked)
+        except InvalidPage as error:
+            raise PageOutOfRange(paginator, asked) from error
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().get(request, *args, **kwargs)
+        except PageOutOfRange as missing:
+            query = request.GET.copy()
+            query.pop(self.page_kwarg, None)
+            context = {
+                "asked": missing.asked,
+                "count": missing.paginator.count,
+                "last_page": missing.paginator.num_pages,
+                "query": query.urlencode(),
+            }
+            return render(request, "members/organisation_list_missing_page.html", context, status=404)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = context["filter"].form
+        active = sum(1 for name in DIRECTORY_PANEL_FILTERS if self.request.GET.get(name))
+        context["panel_filters"] = [form[name] for name in form.fields if name != "q"]
+        context["active_filters"] = active
+        # Open when it holds a choice or an error; on wide screens site.css shows it anyway.
+        context["filters_open"] = (
+            bool(active)
+            or any(form[name].errors for name in form.fields if name != "q")
+            or bool(form.non_field_errors())
+        )
+        return context
 
 
 class OrganisationDetailView(DetailView):

@@ -131,6 +131,9 @@ LANGUAGES = [("en", _("English")), ("fr", _("French")), ("es", _("Spanish"))]
 # of templates/ (outside any app) here too.
 LOCALE_PATHS = [BASE_DIR / "members" / "locale"]
 USE_I18N = True
+# django-countries 9.1 names Nauru by its Nauruan name in English ("Naoero"), which
+# readers of an English page do not know; ISO 3166-1's English short name is Nauru.
+COUNTRIES_OVERRIDE = {"NR": _("Nauru")}
 TIME_ZONE = env_time_zone("DJANGO_TIME_ZONE", "Europe/Brussels")
 USE_TZ = True
 

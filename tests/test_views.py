@@ -240,8 +240,65 @@ def test_directory_paginates_and_keeps_the_filters_in_the_page_links(client, db)
     assert names(second) == [f"Member {number:02d}" for number in range(25, 30)]
 
 
-def test_directory_page_past_the_end_is_404(client, seeded):
-    assert directory(client, page=9).status_code == 404
+def test_directory_page_past_the_end_is_a_404_in_the_site_layout_linking_to_the_last_page(client, db):
+    federation = FederationFactory(slug="big")
+    for number in range(60):
+        MembershipFactory(federation=federation, member__name=f"Member {number:02d}")
+
+    response = directory(client, federation="big", page=99)
+    html = response.content.decode()
+
+    assert response.status_code == 404
+    assert "members/organisation_list_missing_page.html" in [t.name for t in response.templates]
+    assert '<nav class="site-nav"' in html  # the site's own layout, menu included
+    assert re.search(r'href="/en/organisations/\?federation=big&amp;page=3"', html)
+    assert client.get("/en/organisations/?federation=big&page=3").status_code == 200
+    for bad in ("0", "-1", "abc"):
+        assert directory(client, federation="big", page=bad).status_code == 404
+
+
+def test_directory_numbers_its_pages_and_marks_the_current_one(client, db):
+    federation = FederationFactory(slug="big")
+    for number in range(130):
+        MembershipFactory(federation=federation, member__name=f"Member {number:03d}")
+
+    html = directory(client, federation="big", page=3).content.decode()
+    navigation = re.search(r'<nav class="pagination" aria-label="Pages">(.*?)</nav>', html, re.S).group(1)
+
+    links = re.findall(
+        r'<a href="\?federation=big&amp;page=(\d+)"( rel="\w+")?( aria-current="page")?', navigation
+    )
+    assert [number for number, _rel, current in links if current] == ["3"]
+    assert {number for number, _rel, _current in links} == {"1", "2", "3", "4", "5", "6"}
+    assert ("2", ' rel="prev"', "") in links and ("4", ' rel="next"', "") in links
+    assert "First page" in navigation and "Last page (6)" in navigation
+    assert "Page 3 of 6" in navigation
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_directory_count_has_the_language_thousands_separator(client, db, language):
+    from django.utils.formats import get_format
+
+    Organisation.objects.bulk_create(
+        Organisation(name=f"Co-operative {n:04d}", slug=f"co-operative-{n:04d}", kind="cooperative")
+        for n in range(1234)
+    )
+
+    html = directory(client, language).content.decode()
+    status = re.search(r'<p role="status">([^<]*)</p>', html).group(1)
+
+    assert status.startswith(f"1{get_format('THOUSAND_SEPARATOR', language)}234 ")
+
+
+def test_directory_filter_panel_opens_when_it_holds_a_choice_or_an_error(client, seeded):
+    def panel(response):
+        return re.search(r"<details class=\"filter-panel\"( open)?>", response.content.decode()).group(1)
+
+    assert panel(directory(client)) is None
+    assert panel(directory(client, q="smart")) is None  # the search box is outside the panel
+    assert panel(directory(client, federation="cicopa")) == " open"
+    assert panel(directory(client, joined="last year")) == " open"
+    assert "2 filters chosen" in directory(client, federation="cicopa", status="current").content.decode()
 
 
 def test_directory_explains_a_bad_filter_value_instead_of_failing(client, seeded):
@@ -515,7 +572,7 @@ EXPECTED_QUERIES = {
 def test_figures_nobody_declared_show_a_dash_not_none(client, seeded):
     html = client.get("/en/organisations/smart/").content.decode()
     assert ">None<" not in html
-    assert '<td class="number">—</td>' in html
+    assert re.search(r'<td class="number"[^>]*>—</td>', html)
 
 
 # --- The directory's federation menu; the home and organisation pages answer -----
@@ -578,3 +635,29 @@ def test_the_directory_marks_former_only_what_has_ended_and_the_organisation_pag
     detail = client.get(joining.member.get_absolute_url()).content.decode()
     assert "not yet" in detail
     assert ">current<" not in detail
+
+
+# --- The map's view: a regional federation's region, the world otherwise ------
+
+
+def test_regional_federation_gets_a_map_of_its_region_and_an_international_one_the_world(client, seeded):
+    from members import charts
+    from members.models import CountryRegion
+
+    cecop = Organisation.objects.get(slug="cecop")
+    europe = set(CountryRegion.objects.filter(region__slug="europe").values_list("country", flat=True))
+
+    # CECOP has no headquarters' country in the seed: its region is the one the admission
+    # rule "CICOPA's members in Europe also join CECOP" sends it members from.
+    assert set(stats.region_countries(cecop)) == europe
+    assert stats.region_countries(Organisation.objects.get(slug="cicopa")) == []
+    world = charts.world_outlines()[0]
+    regional = re.search(
+        r'<svg class="world-map-svg regional-map"[^>]* viewBox="([^"]+)"', _page(client, "cecop")
+    )
+    assert regional and regional.group(1) != world
+    assert f'viewBox="{world}"' in _page(client, "cicopa")
+
+
+def _page(client, slug):
+    return client.get(f"/en/federations/{slug}/").content.decode()

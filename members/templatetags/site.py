@@ -1,10 +1,13 @@
 """Template helpers shared by every public page."""
 
 import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from django import template
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.paginator import Page
+from django.http import HttpRequest, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.encoding import iri_to_uri
@@ -79,3 +82,61 @@ def date_input_value(value: object) -> str:
     except ValueError:
         return ""
     return text if len(text) == 10 else ""
+@dataclass(frozen=True)
+class PageLink:
+    """One entry of a paginator: a page's number and address, or a gap ("…") between numbers."""
+
+    number: int | None
+    href: str = ""
+    current: bool = False
+
+    @property
+    def is_gap(self) -> bool:
+        return self.number is None
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    first: str
+    previous: str
+    next: str
+    last: str
+    pages: list[PageLink]
+
+
+# Pages named around the current one, and at each end, before a gap is shown.
+PAGES_ON_EACH_SIDE = 2
+PAGES_ON_ENDS = 1
+
+
+@register.simple_tag(takes_context=True)
+def page_links(context: template.Context, page: Page[Any], parameter: str = "page") -> PageLinks:
+    """The links of a numbered paginator for `page`, each keeping the rest of the query string.
+
+    `parameter` names the query parameter of the page number, for a page with more than one list.
+    """
+    request = context.get("request")
+    query = request.GET.copy() if request is not None else QueryDict(mutable=True)
+
+    def href(number: int | None) -> str:
+        if number is None:
+            return ""
+        query[parameter] = str(number)
+        return "?" + query.urlencode()
+
+    paginator = page.paginator
+    pages = [
+        PageLink(None)
+        if number == paginator.ELLIPSIS
+        else PageLink(int(number), href(int(number)), number == page.number)
+        for number in paginator.get_elided_page_range(
+            page.number, on_each_side=PAGES_ON_EACH_SIDE, on_ends=PAGES_ON_ENDS
+        )
+    ]
+    return PageLinks(
+        first=href(1) if page.number > 1 else "",
+        previous=href(page.previous_page_number()) if page.has_previous() else "",
+        next=href(page.next_page_number()) if page.has_next() else "",
+        last=href(paginator.num_pages) if page.number < paginator.num_pages else "",
+        pages=pages,
+    )

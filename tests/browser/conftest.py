@@ -5,6 +5,7 @@ build from outside the package registries); the tests launch the distribution's
 Chromium by its path, which `.ci/run` installs.
 """
 
+import datetime
 import io
 import json
 import os
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connections
+
+from members.models import Organisation, Source
+from tests.browser.pages import LONG_NAME, LONG_NAME_SLUG
+from tests.factories import MembershipFactory, OrganisationFactory
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -79,6 +84,26 @@ def site(live_server, plain_static_names):
     """The live server holding the register as `load_seed` leaves it."""
     call_command("load_seed", stdout=io.StringIO())
     return live_server
+
+
+@pytest.fixture
+def long_name(site):
+    """An organisation with a long name and website, a member of CICOPA, on top of the seed."""
+    organisation = OrganisationFactory(
+        name=LONG_NAME,
+        slug=LONG_NAME_SLUG,
+        kind=Organisation.Kind.NATIONAL,
+        country="DE",
+        city="Castrop-Rauxel-Habinghorst-Frohlinde",
+        website="https://www.arbeitsgemeinschaftsgenossenschaftsverband.example/mitglieder/verzeichnis/2017/",
+    )
+    MembershipFactory(
+        member=organisation,
+        federation=Organisation.objects.get(slug="cicopa"),
+        joined_on=datetime.date(2018, 3, 1),
+        source=Source.objects.first(),
+    )
+    return organisation
 
 
 class Visitor:
