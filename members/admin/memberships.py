@@ -20,10 +20,13 @@ from members.admin.filters import (
     CategoryFilter,
     CountryFilter,
     FederationFilter,
+    JoinedPeriodFilter,
+    LeftPeriodFilter,
     MemberKindFilter,
     MembershipStatusFilter,
     RegionFilter,
     YearJoinedFilter,
+    YearLeftFilter,
 )
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.mixins import CappedListMixin, CheckedSaveMixin, ScopedForeignKeyMixin, UnaccentSearchMixin
@@ -159,6 +162,9 @@ class MembershipAdmin(
         CategoryFilter,
         MembershipStatusFilter,
         YearJoinedFilter,
+        JoinedPeriodFilter,
+        YearLeftFilter,
+        LeftPeriodFilter,
     ]
     list_select_related = ["member", "federation"]
     search_fields = [

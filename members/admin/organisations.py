@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members import cache, permissions, rules
@@ -28,13 +29,16 @@ from members.admin.filters import (
     OrganisationCategoryFilter,
     OrganisationCountryFilter,
     OrganisationFederationFilter,
+    OrganisationJoinedPeriodFilter,
+    OrganisationLeftPeriodFilter,
     OrganisationRegionFilter,
     OrganisationStatusFilter,
     OrganisationYearJoinedFilter,
+    OrganisationYearLeftFilter,
 )
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.memberships import MembershipInline, OtherMembershipInline
-from members.admin.mixins import CappedListMixin, UnaccentSearchMixin, check_may_save
+from members.admin.mixins import CappedListMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, check_may_save
 from members.models import DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
@@ -59,7 +63,9 @@ class OrganisationChangeList(ChangeList):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMixin, ScopedHistoryAdmin):
+class OrganisationAdmin(
+    CsvImportExportMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, CappedListMixin, ScopedHistoryAdmin
+):
     list_display = ["name", "acronym", "kind", "country_name", "federations", "membership_status"]
     list_filter = [
         OrganisationFederationFilter,
@@ -69,6 +75,9 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         OrganisationCategoryFilter,
         OrganisationStatusFilter,
         OrganisationYearJoinedFilter,
+        OrganisationJoinedPeriodFilter,
+        OrganisationYearLeftFilter,
+        OrganisationLeftPeriodFilter,
     ]
     search_fields = ["name", "acronym", "city"]
     # Through get_prepopulated_fields() only: simple-history's revert form reads the
@@ -214,17 +223,21 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
 
     @admin.display(description=_("federations today"))
     def federations(self, obj: Organisation) -> str:
+        # A regional organisation's link is no membership (members/stats.py): it is named apart.
         today = timezone.localdate()
-        current = [
-            m.federation.short_name
-            for m in obj.memberships.all()
-            if rules.is_current(m.joined_on, m.left_on, today)
-        ]
-        return ", ".join(sorted(current))
+        current = [m for m in obj.memberships.all() if rules.is_current(m.joined_on, m.left_on, today)]
+        regional = Membership.Category.REGIONAL
+        members = sorted(m.federation.short_name for m in current if m.category != regional)
+        links = sorted(
+            gettext("regional organisation of %(federation)s") % {"federation": m.federation.short_name}
+            for m in current
+            if m.category == regional
+        )
+        return ", ".join([*members, *links])
 
     @admin.display(description=_("member"))
     def membership_status(self, obj: Organisation) -> str | Promise:
-        memberships = obj.memberships.all()
+        memberships = [m for m in obj.memberships.all() if m.category != Membership.Category.REGIONAL]
         if not memberships:
             return _("never")
         today = timezone.localdate()
