@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
@@ -78,6 +79,45 @@ class ScopedForeignKeyMixin(AnyAdminBase):
         if scope is not None and not permissions.is_registry_administrator(request.user):
             kwargs["queryset"] = Organisation.objects.filter(pk__in=scope(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedAutocompleteMixin(ModelAdminBase):
+    """Offers in an autocomplete only what the field's form would accept from the user.
+
+    The admin's autocomplete asks the *target* ModelAdmin (organisations) for
+    the choices of a field of another model (a membership's federation); left
+    alone it offers every organisation, and the form then refuses the choice
+    the editor made. Here the source ModelAdmin's `scoped_foreign_keys` (see
+    ScopedForeignKeyMixin), which scope that field's menu and validation,
+    scope the autocomplete too: one list of what each user may choose. The
+    inlines on an organisation's page ask for the same model and field, so
+    they get the same answer.
+    """
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        scope = self._autocomplete_scope(request)
+        if scope is not None:
+            queryset = queryset.filter(pk__in=scope(request.user))
+        return queryset, may_have_duplicates
+
+    def _autocomplete_scope(self, request: HttpRequest) -> Callable[[Any], frozenset[int]] | None:
+        match = request.resolver_match
+        if match is None or match.url_name != "autocomplete":
+            return None
+        if permissions.is_registry_administrator(request.user):
+            return None
+        # The autocomplete view has already checked these names (PermissionDenied otherwise).
+        try:
+            source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+        except (KeyError, LookupError):
+            return None
+        source_admin = self.admin_site._registry.get(source)
+        scopes = getattr(source_admin, "scoped_foreign_keys", {})
+        scope: Callable[[Any], frozenset[int]] | None = scopes.get(request.GET.get("field_name", ""))
+        return scope
 
 
 class UnaccentSearchMixin(ModelAdminBase):
