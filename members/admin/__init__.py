@@ -6,7 +6,9 @@ memberships and declared figures keep a full change history
 (django-simple-history) with a field-by-field diff and revert.
 
 One module per area: organisations, memberships, declarations, reference
-(sources, regions, sectors, admission rules) and staff (editors, users);
+(sources, regions, sectors, admission rules), requests (what editors ask
+the secretariat to add) and staff (editors, users); the admission rules'
+warnings on saving are in admission;
 what their ModelAdmins share is in mixins and history, the list filters and
 paginator in filters, CSV import and export in csv. Importing this package
 (the admin's autodiscovery does) registers every ModelAdmin.
@@ -15,10 +17,10 @@ paginator in filters, CSV import and export in csv. Importing this package
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin import declarations, memberships, organisations, reference, staff
+from members.admin import declarations, memberships, organisations, reference, requests, staff
 from members.admin.mixins import CheckedListMixin
 
-__all__ = ["declarations", "memberships", "organisations", "reference", "staff"]
+__all__ = ["declarations", "memberships", "organisations", "reference", "requests", "staff"]
 
 # Every list of the site, those of Django's and django-axes' ModelAdmins too (registered
 # before this app's, which comes last in INSTALLED_APPS), answers a parameter it cannot

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -23,6 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members import cache, permissions, rules
+from members.admin.admission import close_requests_met, fix_for, warn_of_breaches
 from members.admin.csv import CsvImportExportMixin
 from members.admin.declarations import DeclaredFiguresInline
 from members.admin.filters import (
@@ -216,6 +219,9 @@ class OrganisationAdmin(
             instance._history_user = request.user
             instance.save()
         formset.save_m2m()
+        saved = [instance for instance in instances if isinstance(instance, Membership)]
+        close_requests_met(request, saved)
+        warn_of_breaches(request, saved)
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, obj: Organisation) -> str:
@@ -258,18 +264,40 @@ class OrganisationAdmin(
         ]
 
     def consistency_view(self, request: HttpRequest) -> TemplateResponse:
-        """Admission-rule breaches (a CECOP member that is not a CICOPA member), each with its fix."""
+        """Admission-rule breaches on a chosen day (a CECOP member not in CICOPA), each with its fix."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        form = ChecksForm(request.GET or None)
+        as_of = form.cleaned_data.get("as_of") if form.is_valid() else None
+        as_of = as_of or timezone.localdate()
+        breaches = admission_breaches(as_of) if form.is_valid() or not form.is_bound else []
         context = {
             **self.admin_site.each_context(request),
             "title": _("Consistency of the register"),
             "opts": self.model._meta,
-            "as_of": timezone.localdate(),
-            "breaches": admission_breaches(),
-            "can_add_membership": permissions.can_add_membership(request.user),
+            "form": form,
+            "as_of": as_of,
+            "refused": form.is_bound and not form.is_valid(),
+            "rows": [(breach, fix_for(request.user, breach)) for breach in breaches],
         }
         return TemplateResponse(request, "admin/members/consistency.html", context)
+
+
+class ChecksForm(forms.Form):
+    """The day the Checks page looks at (today when none is given)."""
+
+    as_of = forms.DateField(
+        label=_("On"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The breaches of that day; today when empty."),
+    )
+
+    def clean_as_of(self) -> datetime.date | None:
+        day: datetime.date | None = self.cleaned_data["as_of"]
+        if day is not None and not rules.FIRST_DAY <= day <= rules.LAST_DAY:
+            raise forms.ValidationError(rules.YEAR_RANGE_MESSAGE)
+        return day
 
 
 def _declared(declaration: DeclaredFigures | None, field: str) -> str:
