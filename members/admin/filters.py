@@ -561,9 +561,7 @@ def matching_memberships(params: Mapping[str, str | None]) -> MembershipQuerySet
     organisation's link (CECOP in CICOPA) matches only when the category
     "regional" is asked for: it makes no member (members/stats.py).
     """
-    if not any(params.get(name) for name in MEMBERSHIP_PARAMETERS if name != "status") and not params.get(
-        "status"
-    ):
+    if not any(params.get(name) for name in MEMBERSHIP_PARAMETERS):
         return None
     status = params.get("status") or StatusChoices.ALL
     if status == StatusChoices.NEVER:
