@@ -18,18 +18,20 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import declarations, memberships, organisations, reference, requests, staff
-from members.admin.mixins import CheckedListMixin
+from members.admin.mixins import CheckedInitialMixin, CheckedListMixin
 
 __all__ = ["declarations", "memberships", "organisations", "reference", "requests", "staff"]
 
 # Every list of the site, those of Django's and django-axes' ModelAdmins too (registered
 # before this app's, which comes last in INSTALLED_APPS), answers a parameter it cannot
-# use with the list and a message, never an error.
+# use with the list and a message, never an error; every add form pre-filled from its
+# address drops an id no key can hold.
 for model, model_admin in list(admin.site._registry.items()):
     if not isinstance(model_admin, CheckedListMixin):
         admin_class = type(model_admin)
         admin.site.unregister(model)
-        admin.site.register(model, type(admin_class.__name__, (CheckedListMixin, admin_class), {}))
+        checked = (CheckedListMixin, CheckedInitialMixin, admin_class)
+        admin.site.register(model, type(admin_class.__name__, checked, {}))
 
 admin.site.site_header = _("Register of co-operative federations")
 admin.site.site_title = _("Register administration")

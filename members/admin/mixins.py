@@ -7,6 +7,7 @@ The permission checks themselves are members/permissions.py's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
@@ -180,3 +181,29 @@ class CheckedListMixin(ModelAdminBase):
                 _("The list could not be filtered as its address asked, so it is shown without filters."),
             )
             raise
+
+
+class CheckedInitialMixin(ModelAdminBase):
+    """An add form pre-filled from its address takes only the related records' ids a key can hold.
+
+    The admission rules' fixes open add forms pre-filled from the address
+    (`?member=12&federation=3&joined_on=…`). Django renders a related
+    field's initial value by looking the record up, and a value no key can
+    hold (`?member=99999999999999999999`, `?member=²`) reached the database
+    there and failed, as a 500. Such a value is dropped: the form opens with
+    that field empty. Other fields show what the address gave and are checked
+    when the form is sent. Every ModelAdmin of the site has this mixin
+    (members.admin).
+    """
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            values = value if isinstance(value, list) else [value]
+            if field.is_relation and not all(re.fullmatch(r"[0-9]{1,18}", str(v)) for v in values):
+                del initial[name]
+        return initial
