@@ -19,7 +19,7 @@ so that no number of pages can push them out.
 
 The statistics that are worth caching are named below, one by one
 (`federation_figures`, `figures_for_federations`, `network`, `breakdown`,
-`growth`); callers that want cached figures call them here, and everything
+`growth`, `admission_breach_count`); callers that want cached figures call them here, and everything
 else in members/stats.py directly. Readers' pages are cached by
 members/pagecache.py under the same version.
 """
@@ -193,6 +193,11 @@ federation_figures = cached(stats.federation_figures)
 network = cached(stats.network)
 breakdown = cached(stats.breakdown)
 growth = cached(stats.growth)
+# The admin home's count of admission-rule breaches today.
+admission_breach_count = cached(stats.admission_breach_count)
+
+# Records of the members app that are not the register: no figure or page depends on them.
+NOT_THE_REGISTER = frozenset({"membershiprequest"})
 
 
 @receiver(post_save)
@@ -200,7 +205,8 @@ growth = cached(stats.growth)
 def _record_saved_or_deleted(sender: type[Model], **kwargs: Any) -> None:
     # Any record of the register, not the history rows django-simple-history writes.
     meta = sender._meta
-    if meta.app_label == "members" and not (meta.model_name or "").startswith("historical"):
+    name = meta.model_name or ""
+    if meta.app_label == "members" and not name.startswith("historical") and name not in NOT_THE_REGISTER:
         register_changed()
 
 

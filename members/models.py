@@ -748,3 +748,80 @@ class FederationEditor(models.Model):
             "user": self.user.get_username(),
             "federation": self.federation.short_name,
         }
+
+
+class MembershipRequest(TimeStamped):
+    """A membership a federation editor asks the secretariat to add, because it is not theirs to add.
+
+    Made where an admission rule is broken ("CECOP admits only CICOPA
+    members") and the editor of CECOP may not add the CICOPA membership:
+    the request keeps who asked, what (pre-filled from the membership that
+    breaks the rule) and why, and the registry administrators work through
+    the open ones in the admin. Adding the membership asked for closes it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        DECLINED = "declined", _("Declined")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        editable=False,
+        related_name="membership_requests",
+        verbose_name=_("asked by"),
+    )
+    member = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("member")
+    )
+    federation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("federation")
+    )
+    category = models.CharField(
+        _("category"), max_length=20, choices=Membership.Category.choices, default=Membership.Category.FULL
+    )
+    joined_on = models.DateField(_("joined on"))
+    joined_precision = models.CharField(
+        _("joined: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    note = models.TextField(
+        _("why"), blank=True, help_text=_("What the secretariat should know: the rule, the source.")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("membership added"),
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("membership request")
+        verbose_name_plural = _("membership requests")
+        indexes = [
+            # The open requests the admin's home counts and its list shows first:
+            # WHERE status = 'open' ORDER BY created_at DESC.
+            models.Index(fields=["status", "-created_at"], name="members_mreq_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(member)s in %(federation)s from %(day)s") % {
+            "member": self.member.short_name,
+            "federation": self.federation.short_name,
+            "day": format_at_precision(self.joined_on, self.joined_precision),
+        }

@@ -161,6 +161,13 @@ def can_edit_membership(user: AnyUser, membership: Membership, action: str = "ch
     return action != "delete" and membership.federation_id in editable_federation_ids(user)
 
 
+def can_add_membership_of(user: AnyUser, federation_id: int) -> bool:
+    """Whether the user may add a membership of this federation (an editor: one of theirs)."""
+    if not can_add_membership(user):
+        return False
+    return is_registry_administrator(user) or federation_id in editable_federation_ids(user)
+
+
 def can_edit_some_memberships(user: AnyUser, action: str = "change") -> bool:
     """Whether the user may change (or delete) any membership at all, before one is chosen."""
     if not _has(user, action, "membership"):
@@ -196,6 +203,24 @@ def can_save_membership(user: AnyUser, membership: Membership) -> bool:
         .first()
     )
     return stored is not None and stored[0] == membership.member_id and stored[1] in federations
+
+
+# Membership requests (what an editor asks the secretariat to add)
+
+
+def can_request_membership(user: AnyUser) -> bool:
+    """Whether the user may ask the secretariat to add a membership (editors, administrators)."""
+    return _has(user, "add", "membershiprequest")
+
+
+def can_handle_membership_requests(user: AnyUser) -> bool:
+    """Whether the user works through the requests: marks them done or declined (administrators)."""
+    return is_registry_administrator(user) and _has(user, "change", "membershiprequest")
+
+
+def can_see_every_membership_request(user: AnyUser) -> bool:
+    """Whether the user sees everyone's requests (administrators, read-only staff); editors see their own."""
+    return _has(user, "view", "membershiprequest") and not is_federation_editor(user)
 
 
 # Declared figures

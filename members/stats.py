@@ -117,10 +117,13 @@ class NetworkNode:
 
 @dataclass(frozen=True)
 class Breach:
-    """A member that breaks one of its federation's admission rules."""
+    """A member that breaks one of its federation's admission rules, through which membership."""
 
     organisation: Organisation
     rule: AdmissionRule
+    # The membership of the rule's federation that is in breach: the missing membership is
+    # offered from its start, at its precision.
+    membership: Membership | None = None
 
 
 def _day(as_of: date | None) -> date:
@@ -388,14 +391,14 @@ def growth(federation: Organisation, until: date | int | None = None) -> list[Gr
     return series
 
 
-def admission_breaches(as_of: date | None = None, federation: Organisation | None = None) -> list[Breach]:
-    """Return the members that break an admission rule on the day (default today), in at most three queries.
+def _breach_pairs(
+    day: date, federation: Organisation | None, member: Organisation | None
+) -> list[tuple[int, int]]:
+    """One query: the (rule, membership) pairs in breach on the day.
 
-    A breach is a current counted member of a rule's federation (with its
-    headquarters in the rule's region, when the rule names one) that is not,
-    on the same day, a member in any category of the federation the rule requires.
+    A member holds one membership of a federation on a day (periods of the
+    same pair never overlap), so there is one pair per rule and member.
     """
-    day = _day(as_of)
     # One row per (membership, rule of its federation). The rule is one join,
     # named once, that every condition below reads: filtering the relation in
     # separate calls would join the rules again for each.
@@ -404,6 +407,8 @@ def admission_breaches(as_of: date | None = None, federation: Organisation | Non
         rule_region=F("federation__admission_rules__region"),
         rule_requires=F("federation__admission_rules__requires"),
     )
+    if member is not None:
+        rows = rows.filter(member=member)
     held = Membership.objects.current_on(day).filter(
         member=OuterRef("member_id"), federation=OuterRef("rule_requires")
     )
@@ -414,18 +419,43 @@ def admission_breaches(as_of: date | None = None, federation: Organisation | Non
         rows.filter(rule__isnull=False)
         .filter(Q(rule_region__isnull=True) | Exists(in_region))
         .exclude(Exists(held))
-        .values_list("rule", "member_id")
+        .values_list("rule", "pk")
         .distinct()
     )
-    # Query 1: the (rule, member) pairs in breach.
-    pairs = list(breaching)
-    # Queries 2 and 3 (none when nothing is breached): the rules and organisations named by those pairs.
+    return list(breaching)
+
+
+def admission_breaches(
+    as_of: date | None = None, federation: Organisation | None = None, *, member: Organisation | None = None
+) -> list[Breach]:
+    """Return the members that break an admission rule on the day (default today), in at most three queries.
+
+    A breach is a current counted member of a rule's federation (with its
+    headquarters in the rule's region, when the rule names one) that is not,
+    on the same day, a member in any category of the federation the rule requires.
+    `federation` and `member` narrow the question to one federation's members
+    or to one organisation's memberships.
+    """
+    # Query 1: the pairs in breach.
+    pairs = _breach_pairs(_day(as_of), federation, member)
+    # Queries 2 and 3 (none when nothing is breached): the rules and the memberships (with
+    # their members) named by those pairs.
     rule_objects = AdmissionRule.objects.select_related("federation", "requires", "region").in_bulk(
-        {rule_id for rule_id, _member in pairs}
+        {rule_id for rule_id, _membership in pairs}
     )
-    members = Organisation.objects.in_bulk({member_id for _rule, member_id in pairs})
-    breaches = [Breach(members[member_id], rule_objects[rule_id]) for rule_id, member_id in pairs]
+    memberships = Membership.objects.select_related("member").in_bulk(
+        {membership_id for _rule, membership_id in pairs}
+    )
+    breaches = [
+        Breach(memberships[membership_id].member, rule_objects[rule_id], memberships[membership_id])
+        for rule_id, membership_id in pairs
+    ]
     return sorted(breaches, key=lambda b: (str(b.rule.federation.short_name), b.organisation.name))
+
+
+def admission_breach_count(as_of: date | None = None) -> int:
+    """Return how many members break an admission rule on the day (default today), per rule: one query."""
+    return len(_breach_pairs(_day(as_of), None, None))
 
 
 @dataclass(frozen=True)

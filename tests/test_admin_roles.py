@@ -26,11 +26,18 @@ def test_read_only_staff_may_view_everything_in_the_register_and_change_nothing(
 
 
 @pytest.mark.django_db
-def test_federation_editors_may_write_only_memberships_declarations_and_sources():
+def test_federation_editors_may_write_only_memberships_declarations_sources_and_requests():
     written = {c for c in _codenames(permissions.FEDERATION_EDITORS) if c.startswith(WRITES)}
 
-    assert {c.split("_", 1)[1] for c in written} == {"membership", "declaredfigures", "source"}
+    assert {c.split("_", 1)[1] for c in written} == {
+        "membership",
+        "declaredfigures",
+        "source",
+        "membershiprequest",
+    }
     assert "delete_source" not in written
+    # They ask the secretariat for a membership outside their scope; only administrators handle requests.
+    assert {c for c in written if c.endswith("_membershiprequest")} == {"add_membershiprequest"}
 
 
 @pytest.mark.django_db

@@ -231,11 +231,25 @@ def test_no_bad_id_term_or_filter_of_the_admins_history_autocomplete_and_export_
         requests += [
             (f"{ADMIN}autocomplete/", {**autocomplete, "term": "f", name: value}) for value in BAD_VALUES
         ]
-    export = f"{ADMIN}members/organisation/export-csv/"
-    for name in ["bogus", "federation", "joined", SEARCH_VAR, "bom", "delimiter"]:
-        requests += [(export, {name: value}) for value in BAD_VALUES]
+    for export in (f"{ADMIN}members/organisation/export-csv/", f"{ADMIN}members/organisation/export/"):
+        for name in [
+            "bogus",
+            "federation",
+            "joined",
+            "joined_half",
+            "left_from",
+            SEARCH_VAR,
+            "bom",
+            "delimiter",
+        ]:
+            requests += [(export, {name: value}) for value in BAD_VALUES]
     for page in ("import-csv/", "consistency/"):
         requests += [(f"{ADMIN}members/organisation/{page}", {"bogus": value}) for value in BAD_VALUES[:2]]
+    requests += [(f"{ADMIN}members/organisation/consistency/", {"as_of": value}) for value in BAD_VALUES]
+    # The add forms the admission rules' fixes open pre-filled from the address.
+    for name in ("member", "federation", "joined_on", "joined_precision", "note"):
+        for form in ("membership", "membershiprequest"):
+            requests += [(f"{ADMIN}members/{form}/add/", {name: value}) for value in BAD_VALUES]
     assert_no_server_error(client, requests)
 
 

@@ -15,6 +15,7 @@ from tests.factories import FederationFactory, MembershipFactory, OrganisationFa
 
 IMPORT_URL = "admin:members_organisation_import_csv"
 EXPORT_URL = "admin:members_organisation_export_csv"
+EXPORT_SCREEN_URL = "admin:members_organisation_export"
 CHANGELIST_URL = "admin:members_organisation_changelist"
 
 
@@ -154,7 +155,8 @@ def test_viewer_can_export_but_sees_no_import_link(client, django_user_model, db
     client.force_login(staff_with(django_user_model, "view_organisation", "view_membership"))
     changelist = client.get(reverse(CHANGELIST_URL))
     assert "Import CSV" not in changelist.text
-    assert reverse(EXPORT_URL) in changelist.text
+    assert reverse(EXPORT_SCREEN_URL) in changelist.text
+    assert reverse(EXPORT_URL) in client.get(reverse(EXPORT_SCREEN_URL)).text
     assert "org" in body(client.get(reverse(EXPORT_URL)))
 
 
@@ -163,7 +165,7 @@ def test_filtered_export_has_exactly_what_the_changelist_filters_select(client, 
     OrganisationFactory(slug="a-coop", kind="cooperative")
     client.force_login(owner)
     changelist = client.get(reverse(CHANGELIST_URL), {"kind__exact": "bank"})
-    assert f'href="{reverse(EXPORT_URL)}?kind__exact=bank"' in changelist.text
+    assert f'href="{reverse(EXPORT_SCREEN_URL)}?kind__exact=bank"' in changelist.text
     response = client.get(reverse(EXPORT_URL), {"kind__exact": "bank", "delimiter": "semicolon", "bom": "1"})
     text = body(response)
     assert text.startswith("\ufeffslug;")
@@ -181,7 +183,13 @@ def test_export_selected_action_exports_the_selected_organisations_with_all_thei
     MembershipFactory(member=chosen, federation=FederationFactory(slug="fed-b"))
     client.force_login(owner)
     response = client.post(
-        reverse(CHANGELIST_URL), {"action": "export_selected_csv", "_selected_action": [chosen.pk]}
+        reverse(CHANGELIST_URL),
+        {
+            "action": "export_selected_csv",
+            "_selected_action": [chosen.pk],
+            "download": "1",
+            "delimiter": "comma",
+        },
     )
     rows = list(csv.DictReader(io.StringIO(body(response))))
     assert [(r["slug"], r["federation"]) for r in rows] == [("chosen", "fed-a"), ("chosen", "fed-b")]
@@ -197,7 +205,13 @@ def test_admin_exports_neutralise_every_dangerous_leading_character(client, owne
     client.force_login(owner)
     if path == "action":
         response = client.post(
-            reverse(CHANGELIST_URL), {"action": "export_selected_csv", "_selected_action": [organisation.pk]}
+            reverse(CHANGELIST_URL),
+            {
+                "action": "export_selected_csv",
+                "_selected_action": [organisation.pk],
+                "download": "1",
+                "delimiter": "comma",
+            },
         )
     else:
         response = client.get(reverse(EXPORT_URL))

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members import permissions
+from members.admin.filters import matching_memberships, membership_parameters
 from members.admin.mixins import ModelAdminBase
 from members.csv_io import (
     ImportPlan,
@@ -41,6 +43,7 @@ from members.csv_io import (
     plan_import,
     too_large_error,
 )
+from members.csv_io.export import ExportOptions
 
 SESSION_KEY = "members_csv_import"
 # The preview shows this many rows with changes, and every error up to this many.
@@ -52,6 +55,31 @@ class UploadForm(forms.Form):
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy("UTF-8, comma or semicolon separated, in the format the export writes."),
     )
+
+
+class ExportForm(forms.Form):
+    """How an export is written: the choices a spreadsheet needs, on the screen rather than in the address."""
+
+    delimiter = forms.ChoiceField(
+        label=gettext_lazy("Separator"),
+        choices=[
+            ("comma", gettext_lazy("Comma (,)")),
+            (
+                "semicolon",
+                gettext_lazy("Semicolon (;): for spreadsheets set to French, Spanish and other languages"),
+            ),
+        ],
+        initial="comma",
+        widget=forms.RadioSelect,
+    )
+    bom = forms.BooleanField(
+        label=gettext_lazy("Mark the file as UTF-8 (byte-order mark)"),
+        help_text=gettext_lazy("Tick it for Excel, which otherwise misreads accented letters."),
+        required=False,
+    )
+
+    def options(self) -> ExportOptions:
+        return export_options(self.cleaned_data)
 
 
 class CsvImportExportMixin(ModelAdminBase):
@@ -71,6 +99,11 @@ class CsvImportExportMixin(ModelAdminBase):
                 "export-csv/",
                 self.admin_site.admin_view(self.export_csv_view),
                 name="{}_{}_export_csv".format(*info),
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_options_view),
+                name="{}_{}_export".format(*info),
             ),
             *super().get_urls(),
         ]
@@ -99,18 +132,61 @@ class CsvImportExportMixin(ModelAdminBase):
 
     @admin.action(description=gettext_lazy("Export selected organisations to CSV"))
     def export_selected_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
+        """Ask how the file is written (the same screen as the filtered export), then write it."""
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
-        return export_response(queryset, request, prefix="organisations-selected")
+        form = ExportForm(request.POST if "download" in request.POST else None)
+        if form.is_valid():
+            return export_response(queryset, request, prefix="organisations-selected", options=form.options())
+        selected = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        return self._export_screen(request, form, count=len(selected), selected=selected)
+
+    def export_options_view(self, request: HttpRequest) -> HttpResponseBase:
+        """The screen of "Export all that the filters select": how the file is written, then the download."""
+        if not self.has_csv_export_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            messages.error(request, _("Nothing was exported: choose the list's filters again, then export."))
+            return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        memberships = matching_memberships(membership_parameters(request))
+        return self._export_screen(
+            request,
+            ExportForm(),
+            count=changelist.result_count,
+            capped=getattr(changelist.paginator, "capped", False),
+            hidden=list(request.GET.items()),
+            by_membership=memberships is not None,
+        )
+
+    def _export_screen(self, request: HttpRequest, form: ExportForm, **context: Any) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            "admin/members/organisation/export_csv.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": _("Export organisations to CSV"),
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                **context,
+            },
+        )
 
     def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
-        """Every organisation the changelist's current filters and search select."""
+        """Every organisation the changelist's current filters and search select.
+
+        Filtered by the memberships' criteria (a federation, a category, a
+        period, current or former), the file holds only the memberships they
+        describe, as the list counts them.
+        """
         if not self.has_csv_export_permission(request):
             raise PermissionDenied
         options = export_options(request.GET)
         # The changelist refuses parameters it does not know; the export's own go first.
         params = request.GET.copy()
-        for name in ("bom", "delimiter"):
+        for name in ("bom", "delimiter", "download"):  # "download": the export screen's button
             params.pop(name, None)
         request.GET = params  # type: ignore[assignment]  # the stubs type request.GET as never replaced
         try:
@@ -119,8 +195,10 @@ class CsvImportExportMixin(ModelAdminBase):
             # The list says which of its filters it could not use (CheckedListMixin).
             messages.error(request, _("Nothing was exported: choose the list's filters again, then export."))
             return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
-        params.update({"bom": "1" if options["bom"] else "", "delimiter": options["delimiter"]})
-        return export_response(queryset, request, prefix="organisations")
+        memberships = matching_memberships(membership_parameters(request))
+        return export_response(
+            queryset, request, prefix="organisations", options=options, memberships=memberships
+        )
 
     def import_csv_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_csv_import_permission(request):

@@ -19,14 +19,18 @@ from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
 from members import cache, permissions
+from members.admin.admission import close_requests_met, warn_of_breaches
 from members.admin.filters import (
     CategoryFilter,
     CountryFilter,
     FederationFilter,
+    JoinedPeriodFilter,
+    LeftPeriodFilter,
     MemberKindFilter,
     MembershipStatusFilter,
     RegionFilter,
     YearJoinedFilter,
+    YearLeftFilter,
 )
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.membership_forms import EndMembershipsForm, MembershipForm
@@ -196,6 +200,9 @@ class MembershipAdmin(
         CategoryFilter,
         MembershipStatusFilter,
         YearJoinedFilter,
+        JoinedPeriodFilter,
+        YearLeftFilter,
+        LeftPeriodFilter,
     ]
     list_select_related = ["member", "federation"]
     search_fields = [
@@ -225,6 +232,21 @@ class MembershipAdmin(
         if obj is None:
             return permissions.can_edit_some_memberships(request.user, "change")
         return permissions.can_edit_membership(request.user, obj, "change")
+
+    # After the save's own message: the requests it answers, the admission rules it breaks.
+    def response_add(
+        self, request: HttpRequest, obj: Membership, post_url_continue: str | None = None
+    ) -> Any:
+        response = super().response_add(request, obj, post_url_continue)
+        close_requests_met(request, [obj])
+        warn_of_breaches(request, [obj])
+        return response
+
+    def response_change(self, request: HttpRequest, obj: Membership) -> Any:
+        response = super().response_change(request, obj)
+        close_requests_met(request, [obj])
+        warn_of_breaches(request, [obj])
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
         if obj is None:

@@ -7,15 +7,17 @@ The permission checks themselves are members/permissions.py's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
@@ -80,6 +82,45 @@ class ScopedForeignKeyMixin(AnyAdminBase):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ScopedAutocompleteMixin(ModelAdminBase):
+    """Offers in an autocomplete only what the field's form would accept from the user.
+
+    The admin's autocomplete asks the *target* ModelAdmin (organisations) for
+    the choices of a field of another model (a membership's federation); left
+    alone it offers every organisation, and the form then refuses the choice
+    the editor made. Here the source ModelAdmin's `scoped_foreign_keys` (see
+    ScopedForeignKeyMixin), which scope that field's menu and validation,
+    scope the autocomplete too: one list of what each user may choose. The
+    inlines on an organisation's page ask for the same model and field, so
+    they get the same answer.
+    """
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        scope = self._autocomplete_scope(request)
+        if scope is not None:
+            queryset = queryset.filter(pk__in=scope(request.user))
+        return queryset, may_have_duplicates
+
+    def _autocomplete_scope(self, request: HttpRequest) -> Callable[[Any], frozenset[int]] | None:
+        match = request.resolver_match
+        if match is None or match.url_name != "autocomplete":
+            return None
+        if permissions.is_registry_administrator(request.user):
+            return None
+        # The autocomplete view has already checked these names (PermissionDenied otherwise).
+        try:
+            source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+        except (KeyError, LookupError):
+            return None
+        source_admin = self.admin_site._registry.get(source)
+        scopes = getattr(source_admin, "scoped_foreign_keys", {})
+        scope: Callable[[Any], frozenset[int]] | None = scopes.get(request.GET.get("field_name", ""))
+        return scope
+
+
 class UnaccentSearchMixin(ModelAdminBase):
     """Search accent-insensitive on PostgreSQL ("Credit" finds "Crédit"); SQLite has no unaccent."""
 
@@ -140,3 +181,29 @@ class CheckedListMixin(ModelAdminBase):
                 _("The list could not be filtered as its address asked, so it is shown without filters."),
             )
             raise
+
+
+class CheckedInitialMixin(ModelAdminBase):
+    """An add form pre-filled from its address takes only the related records' ids a key can hold.
+
+    The admission rules' fixes open add forms pre-filled from the address
+    (`?member=12&federation=3&joined_on=…`). Django renders a related
+    field's initial value by looking the record up, and a value no key can
+    hold (`?member=99999999999999999999`, `?member=²`) reached the database
+    there and failed, as a 500. Such a value is dropped: the form opens with
+    that field empty. Other fields show what the address gave and are checked
+    when the form is sent. Every ModelAdmin of the site has this mixin
+    (members.admin).
+    """
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            values = value if isinstance(value, list) else [value]
+            if field.is_relation and not all(re.fullmatch(r"[0-9]{1,18}", str(v)) for v in values):
+                del initial[name]
+        return initial

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -19,22 +21,27 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members import cache, permissions, rules
+from members.admin.admission import close_requests_met, fix_for, warn_of_breaches
 from members.admin.csv import CsvImportExportMixin
 from members.admin.declarations import DeclaredFiguresInline
 from members.admin.filters import (
     OrganisationCategoryFilter,
     OrganisationCountryFilter,
     OrganisationFederationFilter,
+    OrganisationJoinedPeriodFilter,
+    OrganisationLeftPeriodFilter,
     OrganisationRegionFilter,
     OrganisationStatusFilter,
     OrganisationYearJoinedFilter,
+    OrganisationYearLeftFilter,
 )
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.memberships import MembershipInline, OtherMembershipInline
-from members.admin.mixins import CappedListMixin, UnaccentSearchMixin, check_may_save
+from members.admin.mixins import CappedListMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, check_may_save
 from members.models import DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
@@ -59,7 +66,9 @@ class OrganisationChangeList(ChangeList):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMixin, ScopedHistoryAdmin):
+class OrganisationAdmin(
+    CsvImportExportMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, CappedListMixin, ScopedHistoryAdmin
+):
     list_display = ["name", "acronym", "kind", "country_name", "federations", "membership_status"]
     list_filter = [
         OrganisationFederationFilter,
@@ -69,6 +78,9 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         OrganisationCategoryFilter,
         OrganisationStatusFilter,
         OrganisationYearJoinedFilter,
+        OrganisationJoinedPeriodFilter,
+        OrganisationYearLeftFilter,
+        OrganisationLeftPeriodFilter,
     ]
     search_fields = ["name", "acronym", "city"]
     # Through get_prepopulated_fields() only: simple-history's revert form reads the
@@ -210,6 +222,9 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
             instance._history_user = request.user
             instance.save()
         formset.save_m2m()
+        saved = [instance for instance in instances if isinstance(instance, Membership)]
+        close_requests_met(request, saved)
+        warn_of_breaches(request, saved)
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, obj: Organisation) -> str:
@@ -217,17 +232,21 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
 
     @admin.display(description=_("federations today"))
     def federations(self, obj: Organisation) -> str:
+        # A regional organisation's link is no membership (members/stats.py): it is named apart.
         today = timezone.localdate()
-        current = [
-            m.federation.short_name
-            for m in obj.memberships.all()
-            if rules.is_current(m.joined_on, m.left_on, today)
-        ]
-        return ", ".join(sorted(current))
+        current = [m for m in obj.memberships.all() if rules.is_current(m.joined_on, m.left_on, today)]
+        regional = Membership.Category.REGIONAL
+        members = sorted(m.federation.short_name for m in current if m.category != regional)
+        links = sorted(
+            gettext("regional organisation of %(federation)s") % {"federation": m.federation.short_name}
+            for m in current
+            if m.category == regional
+        )
+        return ", ".join([*members, *links])
 
     @admin.display(description=_("member"))
     def membership_status(self, obj: Organisation) -> str | Promise:
-        memberships = obj.memberships.all()
+        memberships = [m for m in obj.memberships.all() if m.category != Membership.Category.REGIONAL]
         if not memberships:
             return _("never")
         today = timezone.localdate()
@@ -248,18 +267,40 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         ]
 
     def consistency_view(self, request: HttpRequest) -> TemplateResponse:
-        """Admission-rule breaches (a CECOP member that is not a CICOPA member), each with its fix."""
+        """Admission-rule breaches on a chosen day (a CECOP member not in CICOPA), each with its fix."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        form = ChecksForm(request.GET or None)
+        as_of = form.cleaned_data.get("as_of") if form.is_valid() else None
+        as_of = as_of or timezone.localdate()
+        breaches = admission_breaches(as_of) if form.is_valid() or not form.is_bound else []
         context = {
             **self.admin_site.each_context(request),
             "title": _("Consistency of the register"),
             "opts": self.model._meta,
-            "as_of": timezone.localdate(),
-            "breaches": admission_breaches(),
-            "can_add_membership": permissions.can_add_membership(request.user),
+            "form": form,
+            "as_of": as_of,
+            "refused": form.is_bound and not form.is_valid(),
+            "rows": [(breach, fix_for(request.user, breach)) for breach in breaches],
         }
         return TemplateResponse(request, "admin/members/consistency.html", context)
+
+
+class ChecksForm(forms.Form):
+    """The day the Checks page looks at (today when none is given)."""
+
+    as_of = forms.DateField(
+        label=_("On"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The breaches of that day; today when empty."),
+    )
+
+    def clean_as_of(self) -> datetime.date | None:
+        day: datetime.date | None = self.cleaned_data["as_of"]
+        if day is not None and not rules.FIRST_DAY <= day <= rules.LAST_DAY:
+            raise forms.ValidationError(rules.YEAR_RANGE_MESSAGE)
+        return day
 
 
 def _declared(declaration: DeclaredFigures | None, field: str) -> str:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from members import exportfiles
 from members.csv_io.columns import COLUMNS, HEADERS
 from members.filters import DirectoryFilter
-from members.models import Organisation
+from members.models import Membership, Organisation
 
 EXPORT_CHUNK_SIZE = 2000
 # Rows written to the response per chunk: fewer, larger chunks stream faster.
@@ -26,8 +26,15 @@ ROWS_PER_CHUNK = 500
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
-def export_rows(queryset: QuerySet[Organisation] | None = None) -> Iterator[list[Any]]:
+def export_rows(
+    queryset: QuerySet[Organisation] | None = None, memberships: QuerySet[Membership] | None = None
+) -> Iterator[list[Any]]:
     """Return the rows of the export: one list of cells per membership, and one per organisation without any.
+
+    With `memberships` (the admin's list filtered by a federation, a category,
+    a period...), only those memberships are written, one row each: "CECOP's
+    current members" writes their CECOP memberships, not their CICOPA ones,
+    and an organisation none of whose memberships is among them is left out.
 
     One query, read in chunks as the rows are taken: constant memory whatever
     their number. The query itself neutralises formulas (see columns._safe);
@@ -43,6 +50,9 @@ def export_rows(queryset: QuerySet[Organisation] | None = None) -> Iterator[list
         # Through a subquery, so the caller's filters on memberships cannot
         # hide the organisation's other memberships from the export.
         organisations = organisations.filter(pk__in=queryset.order_by().values("pk"))
+    if memberships is not None:
+        # The rows below read the memberships through this same join, so they are these.
+        organisations = organisations.filter(memberships__in=memberships.order_by().values("pk"))
     rows = organisations.order_by(
         "slug", "memberships__federation__slug", "memberships__joined_on"
     ).values_list(*(column.export for column in COLUMNS))
@@ -64,10 +74,14 @@ def _read(database: str, sql: str, params: Any) -> Iterator[list[Any]]:
 
 
 def stream_csv(
-    queryset: QuerySet[Organisation] | None = None, *, delimiter: str = ",", bom: bool = False
+    queryset: QuerySet[Organisation] | None = None,
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
+    memberships: QuerySet[Membership] | None = None,
 ) -> Iterator[str]:
     """Return the CSV text of the export, in chunks of a few hundred rows."""
-    return _chunks(export_rows(queryset), delimiter, bom)
+    return _chunks(export_rows(queryset, memberships), delimiter, bom)
 
 
 def _chunks(rows: Iterator[list[Any]], delimiter: str, bom: bool) -> Iterator[str]:
@@ -106,11 +120,17 @@ def export_filename(prefix: str = "register") -> str:
 
 
 def export_response(
-    queryset: QuerySet[Organisation], request: HttpRequest, prefix: str = "register"
+    queryset: QuerySet[Organisation],
+    request: HttpRequest,
+    prefix: str = "register",
+    *,
+    options: ExportOptions | None = None,
+    memberships: QuerySet[Membership] | None = None,
 ) -> StreamingHttpResponse:
-    """A streamed CSV download of the organisations in the queryset, with the request's options."""
+    """A streamed CSV download of the organisations in the queryset, in the options given or the request's."""
+    chosen = options if options is not None else export_options(request.GET)
     response = StreamingHttpResponse(
-        stream_csv(queryset, **export_options(request.GET)), content_type=CONTENT_TYPE
+        stream_csv(queryset, memberships=memberships, **chosen), content_type=CONTENT_TYPE
     )
     response["Content-Disposition"] = f'attachment; filename="{export_filename(prefix)}"'
     return response
