@@ -784,7 +784,7 @@ class MembershipRequest(TimeStamped):
     )
     joined_on = models.DateField(_("joined on"))
     joined_precision = models.CharField(
-        _("joined: precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        _("joined: precision"), max_length=10, choices=JOINED_PRECISIONS, default=DatePrecision.DAY
     )
     note = models.TextField(
         _("why"), blank=True, help_text=_("What the secretariat should know: the rule, the source.")
@@ -823,5 +823,5 @@ class MembershipRequest(TimeStamped):
         return _("%(member)s in %(federation)s from %(day)s") % {
             "member": self.member.short_name,
             "federation": self.federation.short_name,
-            "day": format_at_precision(self.joined_on, self.joined_precision),
+            "day": format_joined(self.joined_on, self.joined_precision),
         }

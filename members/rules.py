@@ -12,6 +12,8 @@
   known to the day, month, half-year or year. A start only attested by a
   source ("member by" a date, precision "by") counts from that date but is
   never a join: growth, news, feeds and "latest joins" leave it out.
+- **Departed between two days** (`departed_q`): dated by the departure's
+  day — the last day counted for one "at the end of" a period.
 - **Former member** (`former_memberships`): an organisation whose membership
   has ended by D and which, on D, holds no membership of the same
   federation — the one the reader chose, or any.
@@ -36,7 +38,7 @@ from django.db.models import CharField, Func, Q, Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from members.dates import DatePrecision
+from members.dates import END_PRECISIONS, ONE_DAY, DatePrecision
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -87,6 +89,26 @@ def is_join_event(joined_precision: str) -> bool:
 def ended_q(day: datetime.date) -> Q:
     """Return the condition "ended by the day": left on or before it."""
     return Q(left_on__lte=day)
+
+
+def departed_q(first: datetime.date | None, last: datetime.date | None) -> Q:
+    """Return the condition "its departure is dated between the days" (either may be open).
+
+    A departure is dated by members/dates.py's `departure_day`: "at the end of"
+    a period by its last day counted (left_on less a day), any other by its
+    left_on. "Left in 2022" so finds a departure at the end of 2022.
+    """
+
+    def between(shift: datetime.timedelta) -> Q:
+        condition = Q(left_on__isnull=False)
+        if first is not None:
+            condition &= Q(left_on__gte=first + shift)
+        if last is not None:
+            condition &= Q(left_on__lte=last + shift)
+        return condition
+
+    at_end = Q(left_precision__in=END_PRECISIONS)
+    return (at_end & between(ONE_DAY)) | (~at_end & between(datetime.timedelta(0)))
 
 
 def has_ended(left_on: datetime.date | None, day: datetime.date) -> bool:

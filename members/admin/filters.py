@@ -37,6 +37,7 @@ from members.rules import (
     YEAR_MAX,
     YEAR_MIN,
     YEAR_RANGE_MESSAGE,
+    departed_q,
     former_memberships,
     join_event_q,
 )
@@ -245,8 +246,8 @@ def joined_q(first: datetime.date | None, last: datetime.date | None) -> Q:
 
 
 def left_q(first: datetime.date | None, last: datetime.date | None) -> Q:
-    """Return the memberships that left between the days (their first day no longer counted)."""
-    return Q(left_on__isnull=False) & between_q("left_on", first, last)
+    """Return the memberships that left between the days, dated as members/rules.py's `departed_q` says."""
+    return departed_q(first, last)
 
 
 # Filters of the membership list (each narrows the membership rows).

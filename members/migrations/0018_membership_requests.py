@@ -49,7 +49,7 @@ def take_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0013_editors_end_memberships_and_declare_for_their_own"),
+        ("members", "0015_departures_at_the_end_of_a_period_with_their_own_source"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                             ("month", "Known to the month"),
                             ("half", "Known to the half-year"),
                             ("year", "Known to the year"),
-                            ("by", "Known only to have happened by this date"),
+                            ("by", "Attested by a source on this date (start not known)"),
                         ],
                         default="day",
                         max_length=10,

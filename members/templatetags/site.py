@@ -82,6 +82,8 @@ def date_input_value(value: object) -> str:
     except ValueError:
         return ""
     return text if len(text) == 10 else ""
+
+
 @dataclass(frozen=True)
 class PageLink:
     """One entry of a paginator: a page's number and address, or a gap ("…") between numbers."""
