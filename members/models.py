@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, router, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from members.dates import DatePrecision, format_at_precision, start_of_period
+from members.dates import DatePrecision, date_format, format_at_precision, start_of_period
 from members.rules import (
     FOUNDED_RANGE_MESSAGE,
     YEAR_MAX,
@@ -39,6 +39,17 @@ from members.validation import Period, cycle_error, cycles, lock_network, member
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
+
+
+def content_language(verbose_name: _StrOrPromise, help_text: _StrOrPromise) -> models.CharField[str, str]:
+    """Return a field for the language some words of the register are in; blank: not known.
+
+    Names and quotes are never translated, and the register cannot guess their
+    language: staff say it, and pages mark the words with it (`lang`) only then.
+    """
+    return models.CharField(
+        verbose_name, max_length=15, blank=True, choices=global_settings.LANGUAGES, help_text=help_text
+    )
 
 
 class TimeStamped(models.Model):
@@ -100,6 +111,7 @@ class CountryRegion(models.Model):
 class Sector(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    language = content_language(_("language of its name"), _("Leave empty when not known."))
 
     class Meta:
         ordering = ["name"]
@@ -118,6 +130,10 @@ class Source(TimeStamped):
     published_on = models.DateField(_("published on"), null=True, blank=True)
     url = models.URLField(_("address"), max_length=500, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    language = content_language(
+        _("language of its words"),
+        _("The language of its title and of the words quoted from it. Leave empty when not known."),
+    )
 
     class Meta:
         ordering = ["-published_on", "title"]
@@ -129,7 +145,8 @@ class Source(TimeStamped):
 
     def __str__(self) -> str:
         if self.published_on:
-            return f"{self.title} ({self.published_on:%d %b %Y})"
+            # In the reader's language ("21 juin 2017"): feeds and pages print it.
+            return f"{self.title} ({date_format(self.published_on)})"
         return self.title
 
 
@@ -183,6 +200,9 @@ class Organisation(TimeStamped):
     FEDERATION_KINDS = (Kind.INTERNATIONAL, Kind.REGIONAL, Kind.NATIONAL)
 
     name = models.CharField(_("name"), max_length=300, help_text=_("Never translated."))
+    name_language = content_language(
+        _("language of its name"), _("The language the name is in. Leave empty when not known.")
+    )
     acronym = models.CharField(_("acronym"), max_length=50, blank=True)
     slug = models.SlugField(
         _("slug"), max_length=120, unique=True, help_text=_("Used in the organisation's address.")
@@ -225,6 +245,9 @@ class Organisation(TimeStamped):
         Sector, blank=True, related_name="organisations", verbose_name=_("sectors")
     )
     description = models.TextField(_("description"), blank=True)
+    description_language = content_language(
+        _("language of its description"), _("Leave empty when not known.")
+    )
     founded = models.PositiveSmallIntegerField(_("year founded"), null=True, blank=True)
     source = models.ForeignKey(
         Source,

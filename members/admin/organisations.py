@@ -79,7 +79,7 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         (
             None,
             {
-                "fields": ["name", "acronym", "slug", "kind"],
+                "fields": ["name", "name_language", "acronym", "slug", "kind"],
                 "description": _(
                     "A federation is simply an organisation that has members: give it members on the "
                     "members' own pages, under “Memberships of federations”."
@@ -116,7 +116,7 @@ class OrganisationAdmin(CsvImportExportMixin, UnaccentSearchMixin, CappedListMix
         (
             _("About"),
             {
-                "fields": ["sectors", "description", "founded", "source"],
+                "fields": ["sectors", "description", "description_language", "founded", "source"],
                 "description": _("Record where the facts come from: every public figure names its source."),
             },
         ),
