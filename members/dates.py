@@ -83,9 +83,7 @@ def format_at_precision(value: datetime.date | None, precision: str) -> str:
     return date_format(value, "DATE_FORMAT")
 
 
-def _with_preposition(
-    forms: dict[str, str], value: datetime.date | None, precision: str
-) -> str:
+def _with_preposition(forms: dict[str, str], value: datetime.date | None, precision: str) -> str:
     if value is None:
         return ""
     date = date_format(value) if precision == DatePrecision.BY else format_at_precision(value, precision)
@@ -97,7 +95,7 @@ def format_from(value: datetime.date | None, precision: str) -> str:
     # Each language's preposition depends on the form of the date: French and
     # Spanish put an article before a day or a half-year ("du", "del"), not
     # before a month or a year ("de").
-    forms = {
+    forms: dict[str, str] = {
         DatePrecision.DAY: pgettext("span starting on a day", "from %(date)s"),
         DatePrecision.MONTH: pgettext("span starting in a month", "from %(date)s"),
         DatePrecision.HALF_YEAR: pgettext("span starting in a half-year", "from the %(date)s"),
@@ -109,7 +107,7 @@ def format_from(value: datetime.date | None, precision: str) -> str:
 
 def format_until(value: datetime.date | None, precision: str) -> str:
     """Return the end of a span: "until 1 January 2024" ("au 1er janvier 2024", "à juin 2024")."""
-    forms = {
+    forms: dict[str, str] = {
         DatePrecision.DAY: pgettext("span ending on a day", "until %(date)s"),
         DatePrecision.MONTH: pgettext("span ending in a month", "until %(date)s"),
         DatePrecision.HALF_YEAR: pgettext("span ending in a half-year", "until the %(date)s"),
@@ -121,11 +119,13 @@ def format_until(value: datetime.date | None, precision: str) -> str:
 
 def format_since(value: datetime.date | None, precision: str) -> str:
     """Return an open span's start: "from 23 June 2023" ("à partir du 23 juin 2023", "à partir de 2017")."""
-    forms = {
+    forms: dict[str, str] = {
         DatePrecision.DAY: pgettext("open span starting on a day", "from %(date)s"),
         DatePrecision.MONTH: pgettext("open span starting in a month", "from %(date)s"),
         DatePrecision.HALF_YEAR: pgettext("open span starting in a half-year", "from the %(date)s"),
         DatePrecision.YEAR: pgettext("open span starting in a year", "from %(date)s"),
-        DatePrecision.BY: pgettext("open span starting by a day at the latest", "from %(date)s at the latest"),
+        DatePrecision.BY: pgettext(
+            "open span starting by a day at the latest", "from %(date)s at the latest"
+        ),
     }
     return _with_preposition(forms, value, precision)

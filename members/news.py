@@ -18,9 +18,9 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, F, Q, Value
 from django.db.models.fields import CharField
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -127,7 +127,7 @@ def _overlapping(field: str, precision_field: str, period: Period) -> Q:
 
 
 def news_memberships(federation: Organisation | None = None) -> MembershipQuerySet:
-    """Return the memberships whose events are news: members, not regional links; of one federation if given."""
+    """Return the memberships whose events are news (not regional links), of the federation if given."""
     memberships = Membership.objects.counted()
     if federation is not None:
         memberships = memberships.filter(federation=federation)
@@ -211,7 +211,9 @@ def events_for(rows: list[tuple[int, str, datetime.date]]) -> list[MembershipEve
     memberships = Membership.objects.select_related("member", "federation", "source").in_bulk(
         [pk for pk, _kind, _day in rows]
     )
-    return [MembershipEvent(memberships[pk], "joined" if kind == "joined" else "left") for pk, kind, _day in rows]
+    return [
+        MembershipEvent(memberships[pk], "joined" if kind == "joined" else "left") for pk, kind, _day in rows
+    ]
 
 
 def summary(

@@ -12,7 +12,6 @@ from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 from registry.env import (
-    env_tagging_entity,
     cache_from_url,
     database_from_url,
     env_bool,
@@ -24,6 +23,7 @@ from registry.env import (
     env_pair,
     env_proxies,
     env_str,
+    env_tagging_entity,
     env_time_zone,
     env_url_path,
 )
@@ -185,7 +185,7 @@ AXES_IPWARE_PROXY_TRUSTED_IPS = env_proxies(
 FEED_TAGGING_ENTITY = env_tagging_entity(
     "DJANGO_FEED_TAGGING_ENTITY",
     next(
-        (host for host in ALLOWED_HOSTS if host and host[0].isalnum() and host[-1].isalnum() and ":" not in host),
+        (host for host in ALLOWED_HOSTS if host[:1].isalnum() and host[-1:].isalnum() and ":" not in host),
         "localhost",
     )
     + ",2017",

@@ -4,8 +4,8 @@ import logging
 
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
-from django.templatetags.static import static
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from registry.logs import current_request_id

@@ -1,4 +1,4 @@
-"""The news page: joins and departures of a federation in a year, half-year, month or range, counted and paged."""
+"""The news page: joins and departures by federation and year, half-year, month or range, counted, paged."""
 
 import datetime
 import re
@@ -22,7 +22,8 @@ def news(client, language="en", status=200, **params):
 def listed(response):
     """The (member's short name, "joined"/"left") of each event on the page, in order, read off the page."""
     html = response.content.decode()
-    return [(name, kind) for kind, name in re.findall(r'#membership-\d+-(joined|left)"[^>]*>([^<]+)</a>', html)]
+    events = re.findall(r'#membership-\d+-(joined|left)"[^>]*>([^<]+)</a>', html)
+    return [(name, kind) for kind, name in events]
 
 
 def summary(response):
@@ -222,4 +223,4 @@ def test_the_page_links_to_the_matching_feeds(client, seeded):
     assert 'href="/en/federations/cicopa/events.rss"' in html
     assert 'href="/en/federations/cicopa/events.atom"' in html
     assert 'href="/en/feeds/events.atom"' in html
-    assert '<link rel="alternate" type="application/atom+xml" title="Membership news of CICOPA (Atom)"' in html
+    assert 'type="application/atom+xml" title="Membership news of CICOPA (Atom)"' in html

@@ -64,7 +64,7 @@ def lang_attribute(language: str | None) -> str:
         return ""
     page = (get_language() or settings.LANGUAGE_CODE).lower()
     code = language.lower()
-    if code == page or code.split("-")[0] == page.split("-")[0] and "-" not in code:
+    if code == page or (code.split("-")[0] == page.split("-")[0] and "-" not in code):
         return ""
     return format_html(' lang="{}"', language)
 
