@@ -201,19 +201,20 @@ class NewsForm(forms.Form):
     """The news page's filters, checked together: one kind of period at a time."""
 
     def clean(self) -> dict[str, Any]:
+        # Every mistake at once, so the reader mends the choice in one go.
         data = super().clean() or {}
         year, half, month = data.get("year"), data.get("half"), data.get("month")
         start, end = data.get("start"), data.get("end")
         if half and month:
-            raise forms.ValidationError(_("Choose a half-year or a month, not both."))
-        if (half or month) and year is None:
-            raise forms.ValidationError(_("Choose the year of the half-year or month."))
+            self.add_error(None, _("Choose a half-year or a month, not both."))
+        if (half or month) and year is None and "year" not in self.errors:
+            self.add_error(None, _("Choose the year of the half-year or month."))
         if year is not None and (start or end):
-            raise forms.ValidationError(
-                _("Choose a year (with its half-year or month) or a range of dates, not both.")
+            self.add_error(
+                None, _("Choose a year (with its half-year or month) or a range of dates, not both.")
             )
         if start and end and start > end:
-            raise forms.ValidationError(_("The first day of the range must not come after its last day."))
+            self.add_error(None, _("The first day of the range must not come after its last day."))
         return data
 
 

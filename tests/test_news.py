@@ -224,3 +224,10 @@ def test_the_page_links_to_the_matching_feeds(client, seeded):
     assert 'href="/en/federations/cicopa/events.atom"' in html
     assert 'href="/en/feeds/events.atom"' in html
     assert 'type="application/atom+xml" title="Membership news of CICOPA (Atom)"' in html
+
+
+def test_every_mistake_of_a_choice_is_named_at_once(client, federation):
+    html = news(client, status=400, half="1", start="2017-02-01", end="2017-01-01").content.decode()
+    assert "Choose the year of the half-year or month." in html
+    assert "must not come after its last day" in html
+    assert "Nothing is listed until the choice is mended." in html
