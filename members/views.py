@@ -13,12 +13,12 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from members import cache, charts, limits, news, stats
+from members.dates import date_format
 from members.feeds import latest_events
 from members.filters import DirectoryFilter, NewsFilter
 from members.models import DeclaredFigures, Membership, Organisation

@@ -15,7 +15,6 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -35,6 +34,7 @@ from members.admin.filters import (
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.memberships import MembershipInline, OtherMembershipInline
 from members.admin.mixins import CappedListMixin, UnaccentSearchMixin, check_may_save
+from members.dates import date_format
 from members.models import DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
