@@ -231,3 +231,8 @@ def test_every_mistake_of_a_choice_is_named_at_once(client, federation):
     assert "Choose the year of the half-year or month." in html
     assert "must not come after its last day" in html
     assert "Nothing is listed until the choice is mended." in html
+
+
+def test_the_home_and_federation_pages_lead_to_the_news_page(client, seeded):
+    assert 'href="/en/news/"' in client.get("/en/").content.decode()
+    assert 'href="/fr/news/?federation=cicopa"' in client.get("/fr/federations/cicopa/").content.decode()
