@@ -16,16 +16,41 @@ a date as any day of its period (2022-12-31, or 2022-06-15, with precision
 "at the end of the year"); `stored_left_on()` turns what they enter into what
 is stored, and `entered_left_on()` gives back the period's last day, the form
 in which forms, files and open data write it.
+
+Days are written as each language writes them: French says "1er décembre"
+for the first of a month (`format_date`), and a period's preposition agrees
+with the form of its date ("du 23 juin 2023", "de mai 2017"; `format_from`,
+`format_until`, `format_since`), so no sentence glues a fixed "de" in front
+of whatever date it is given.
 """
 
 import datetime
 from typing import overload
 
 from django.db import models
-from django.utils.formats import date_format
+from django.utils import formats
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext_lazy as _
 
 ONE_DAY = datetime.timedelta(days=1)
+
+# The first day of a month where a language writes it as an ordinal ("1er décembre 2026").
+FIRST_OF_MONTH_FORMATS = {"fr": r"j\e\r F Y"}
+
+
+def format_date(value: datetime.date) -> str:
+    """Return the day in the active language's long form: "1 December 2026", "1er décembre 2026"."""
+    language = (get_language() or "").split("-")[0]
+    if value.day == 1 and language in FIRST_OF_MONTH_FORMATS:
+        return formats.date_format(value, FIRST_OF_MONTH_FORMATS[language])
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+def date_format(value: datetime.date, format: str = "DATE_FORMAT") -> str:
+    """Django's date_format, with the first-of-month rule for the long form (format_date)."""
+    if format == "DATE_FORMAT":
+        return format_date(value)
+    return formats.date_format(value, format)
 
 
 class DatePrecision(models.TextChoices):
@@ -223,3 +248,51 @@ def reduced_iso(value: datetime.date, precision: str) -> str | None:
     ):
         return f"{value.year:04d}"
     return value.isoformat()
+
+
+def _with_preposition(forms: dict[str, str], value: datetime.date | None, precision: str) -> str:
+    if value is None:
+        return ""
+    date = date_format(value) if precision == DatePrecision.BY else format_at_precision(value, precision)
+    return forms.get(precision, forms[DatePrecision.DAY]) % {"date": date}
+
+
+def format_from(value: datetime.date | None, precision: str) -> str:
+    """Return the start of a span: "from 23 June 2023" ("du 23 juin 2023", "de mai 2017")."""
+    # Each language's preposition depends on the form of the date: French and
+    # Spanish put an article before a day or a half-year ("du", "del"), not
+    # before a month or a year ("de").
+    forms: dict[str, str] = {
+        DatePrecision.DAY: pgettext("span starting on a day", "from %(date)s"),
+        DatePrecision.MONTH: pgettext("span starting in a month", "from %(date)s"),
+        DatePrecision.HALF_YEAR: pgettext("span starting in a half-year", "from the %(date)s"),
+        DatePrecision.YEAR: pgettext("span starting in a year", "from %(date)s"),
+        DatePrecision.BY: pgettext("span starting by a day at the latest", "from %(date)s at the latest"),
+    }
+    return _with_preposition(forms, value, precision)
+
+
+def format_until(value: datetime.date | None, precision: str) -> str:
+    """Return the end of a span: "until 1 January 2024" ("au 1er janvier 2024", "à juin 2024")."""
+    forms: dict[str, str] = {
+        DatePrecision.DAY: pgettext("span ending on a day", "until %(date)s"),
+        DatePrecision.MONTH: pgettext("span ending in a month", "until %(date)s"),
+        DatePrecision.HALF_YEAR: pgettext("span ending in a half-year", "until the %(date)s"),
+        DatePrecision.YEAR: pgettext("span ending in a year", "until %(date)s"),
+        DatePrecision.BY: pgettext("span ending by a day at the latest", "until %(date)s at the latest"),
+    }
+    return _with_preposition(forms, value, precision)
+
+
+def format_since(value: datetime.date | None, precision: str) -> str:
+    """Return an open span's start: "from 23 June 2023" ("à partir du 23 juin 2023", "à partir de 2017")."""
+    forms: dict[str, str] = {
+        DatePrecision.DAY: pgettext("open span starting on a day", "from %(date)s"),
+        DatePrecision.MONTH: pgettext("open span starting in a month", "from %(date)s"),
+        DatePrecision.HALF_YEAR: pgettext("open span starting in a half-year", "from the %(date)s"),
+        DatePrecision.YEAR: pgettext("open span starting in a year", "from %(date)s"),
+        DatePrecision.BY: pgettext(
+            "open span starting by a day at the latest", "from %(date)s at the latest"
+        ),
+    }
+    return _with_preposition(forms, value, precision)

@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.dates import departure_day
 from members.models import Membership, Organisation, Source
+from members.typography import quoted
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -115,6 +117,11 @@ class MembershipEvent:
     def anchor(self) -> str:
         return f"membership-{self.membership.pk}-{self.kind}"
 
+    @property
+    def tag_uri(self) -> str:
+        """The event's permanent id, the same in every feed and language (RFC 4151)."""
+        return f"tag:{settings.FEED_TAGGING_ENTITY}:membership/{self.membership.pk}/{self.kind}"
+
 
 def latest_events(
     federation: Organisation | None = None, limit: int = FEED_LENGTH, until: datetime.date | None = None
@@ -144,6 +151,10 @@ class _MembershipEventsFeed(Feed):
 
     feed_type: type[SyndicationFeed] = TextRssFeed
 
+    def author_name(self, obj: Organisation | None = None) -> str:
+        # Atom requires an author (RFC 4287 §4.1.1): the register publishes the feed.
+        return str(_("Register of co-operative federations"))
+
     def items(self, obj: Organisation | None = None) -> list[MembershipEvent]:
         return latest_events(obj)
 
@@ -161,7 +172,7 @@ class _MembershipEventsFeed(Feed):
         if item.reason:
             lines.append(f"{item.reason}.")
         if item.source_note:
-            lines.append(f"“{item.source_note}”")
+            lines.append(quoted(item.source_note))
         if item.source:
             lines.append(str(_("Source: %(source)s") % {"source": item.source}))
         return " ".join(lines)
@@ -170,8 +181,8 @@ class _MembershipEventsFeed(Feed):
         return f"{item.membership.member.get_absolute_url()}#{item.anchor}"
 
     def item_guid(self, item: MembershipEvent) -> str:
-        # Stable across languages and edits of the text.
-        return f"membership-{item.membership.pk}-{item.kind}"
+        # An absolute IRI that no edit of the text, language or feed changes (Atom's <id>, RSS's guid).
+        return item.tag_uri
 
     item_guid_is_permalink = False
 

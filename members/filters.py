@@ -9,24 +9,44 @@ members/rules.py's folding (`fold` and its database form `Folded`).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from members.models import CountryRegion, Membership, MembershipQuerySet, Organisation, Region
-from members.rules import YEAR_MAX, YEAR_MIN, Folded, fold, former_memberships
+from members.news import Period
+from members.rules import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN, Folded, fold, former_memberships
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 def _country_choices() -> list[tuple[str, str]]:
     # Called per request so the names follow the active language.
     return list(countries)
+
+
+def offer_top_level_federations(filterset: django_filters.FilterSet) -> None:
+    """Let the federation menu offer the top-level federations and the one chosen.
+
+    Any federation's slug is accepted (its page links here). Listing every
+    national federation made every page with the menu grow with the register
+    (9,500 options at 100,000 organisations: 2 s to render).
+    """
+    field = filterset.form.fields["federation"]
+    chosen = filterset.data.get("federation") if filterset.data else None
+    menu = copy.copy(field)
+    menu.queryset = field.queryset.filter(Q(kind__in=Organisation.TOP_LEVEL_KINDS) | Q(slug=chosen or ""))
+    field.widget.choices = menu.choices
 
 
 class DirectoryFilter(django_filters.FilterSet):
@@ -108,16 +128,8 @@ class DirectoryFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The menu offers the top-level federations and the one chosen; any
-        # federation's slug is accepted (its page links here). Listing every
-        # national federation made every directory page grow with the register
-        # (9,500 options at 100,000 organisations: 2 s to render).
         super().__init__(*args, **kwargs)
-        field = self.form.fields["federation"]
-        chosen = self.data.get("federation") if self.data else None
-        menu = copy.copy(field)
-        menu.queryset = field.queryset.filter(Q(kind__in=Organisation.TOP_LEVEL_KINDS) | Q(slug=chosen or ""))
-        field.widget.choices = menu.choices
+        offer_top_level_federations(self)
 
     def search(self, queryset: QuerySet[Organisation], name: str, value: str) -> QuerySet[Organisation]:
         needle = fold(value.strip())
@@ -185,3 +197,105 @@ def _country_name_expression() -> Case:
         default=Value(""),
         output_field=CharField(),
     )
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number: django-filter's NumberFilter takes decimals ("2017.5")."""
+
+    field_class = forms.IntegerField
+
+
+class NewsForm(forms.Form):
+    """The news page's filters, checked together: one kind of period at a time."""
+
+    def clean(self) -> dict[str, Any]:
+        # Every mistake at once, so the reader mends the choice in one go.
+        data = super().clean() or {}
+        year, half, month = data.get("year"), data.get("half"), data.get("month")
+        start, end = data.get("start"), data.get("end")
+        if half and month:
+            self.add_error(None, _("Choose a half-year or a month, not both."))
+        if (half or month) and year is None and "year" not in self.errors:
+            self.add_error(None, _("Choose the year of the half-year or month."))
+        if year is not None and (start or end):
+            self.add_error(
+                None, _("Choose a year (with its half-year or month) or a range of dates, not both.")
+            )
+        if start and end and start > end:
+            self.add_error(None, _("The first day of the range must not come after its last day."))
+        return data
+
+
+def _date_filter(label: _StrOrPromise) -> django_filters.DateFilter:
+    return django_filters.DateFilter(
+        label=label,
+        method="keep",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+        error_messages={"invalid": _("Enter a date as year-month-day, for example 2017-06-21.")},
+    )
+
+
+class NewsFilter(django_filters.FilterSet):
+    """Which joins and departures the news page lists: a federation, a kind of event, a period."""
+
+    federation = django_filters.ModelChoiceFilter(
+        label=_("Federation"),
+        queryset=Organisation.objects.federations().order_by("name"),
+        to_field_name="slug",
+        empty_label=_("Every federation"),
+        method="keep",
+    )
+    event = django_filters.ChoiceFilter(
+        label=_("News"),
+        choices=[("joined", _("Joins only")), ("left", _("Departures only"))],
+        empty_label=_("Joins and departures"),
+        method="keep",
+    )
+    year = IntegerFilter(
+        label=_("Year"),
+        method="keep",
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    half = django_filters.ChoiceFilter(
+        label=_("Half-year"),
+        choices=[("1", _("First half (January–June)")), ("2", _("Second half (July–December)"))],
+        empty_label=_("The whole year"),
+        method="keep",
+    )
+    month = django_filters.ChoiceFilter(
+        label=_("Month"),
+        choices=[(str(number), name) for number, name in MONTHS.items()],
+        empty_label=_("Any month"),
+        method="keep",
+    )
+    start = _date_filter(_("From (day)"))
+    end = _date_filter(_("Until (day)"))
+
+    class Meta:
+        model = Membership
+        fields: list[str] = []
+        form = NewsForm
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer_top_level_federations(self)
+
+    def keep(self, queryset: QuerySet[Membership], name: str, value: Any) -> QuerySet[Membership]:
+        # The page asks members/news.py for its rows; the filters only describe them.
+        return queryset
+
+    def period(self) -> Period:
+        """Return the period the valid form describes (open when none was chosen)."""
+        data = self.form.cleaned_data
+        year = data.get("year")
+        if year is not None:
+            if data.get("half"):
+                return Period.half(year, int(data["half"]))
+            if data.get("month"):
+                return Period.month(year, int(data["month"]))
+            return Period.year(year)
+        return Period(data.get("start"), data.get("end"))

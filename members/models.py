@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, router, transaction
 from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
@@ -28,6 +28,7 @@ from members.dates import (
     JOINED_PRECISIONS,
     LEFT_PRECISIONS,
     DatePrecision,
+    date_format,
     format_joined,
     format_left,
     normalised_left_on,
@@ -49,6 +50,17 @@ from members.validation import Period, cycle_error, cycles, lock_network, member
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
+
+
+def content_language(verbose_name: _StrOrPromise, help_text: _StrOrPromise) -> models.CharField[str, str]:
+    """Return a field for the language some words of the register are in; blank: not known.
+
+    Names and quotes are never translated, and the register cannot guess their
+    language: staff say it, and pages mark the words with it (`lang`) only then.
+    """
+    return models.CharField(
+        verbose_name, max_length=15, blank=True, choices=global_settings.LANGUAGES, help_text=help_text
+    )
 
 
 class TimeStamped(models.Model):
@@ -110,6 +122,7 @@ class CountryRegion(models.Model):
 class Sector(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    language = content_language(_("language of its name"), _("Leave empty when not known."))
 
     class Meta:
         ordering = ["name"]
@@ -128,6 +141,10 @@ class Source(TimeStamped):
     published_on = models.DateField(_("published on"), null=True, blank=True)
     url = models.URLField(_("address"), max_length=500, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    language = content_language(
+        _("language of its words"),
+        _("The language of its title and of the words quoted from it. Leave empty when not known."),
+    )
 
     class Meta:
         ordering = ["-published_on", "title"]
@@ -139,7 +156,8 @@ class Source(TimeStamped):
 
     def __str__(self) -> str:
         if self.published_on:
-            return f"{self.title} ({self.published_on:%d %b %Y})"
+            # In the reader's language ("21 juin 2017"): feeds and pages print it.
+            return f"{self.title} ({date_format(self.published_on)})"
         return self.title
 
 
@@ -193,6 +211,9 @@ class Organisation(TimeStamped):
     FEDERATION_KINDS = (Kind.INTERNATIONAL, Kind.REGIONAL, Kind.NATIONAL)
 
     name = models.CharField(_("name"), max_length=300, help_text=_("Never translated."))
+    name_language = content_language(
+        _("language of its name"), _("The language the name is in. Leave empty when not known.")
+    )
     acronym = models.CharField(_("acronym"), max_length=50, blank=True)
     slug = models.SlugField(
         _("slug"), max_length=120, unique=True, help_text=_("Used in the organisation's address.")
@@ -235,6 +256,9 @@ class Organisation(TimeStamped):
         Sector, blank=True, related_name="organisations", verbose_name=_("sectors")
     )
     description = models.TextField(_("description"), blank=True)
+    description_language = content_language(
+        _("language of its description"), _("Leave empty when not known.")
+    )
     founded = models.PositiveSmallIntegerField(_("year founded"), null=True, blank=True)
     source = models.ForeignKey(
         Source,

@@ -25,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import conditional_escape, format_html, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
+from members.dates import format_date
 from members.models import DeclaredFigures, Organisation, Source
 from members.stats import FederationFigures, federation_figures
 
@@ -135,7 +136,7 @@ def figure_html(value: int | None, provenance: str, field: str) -> SafeString:
 
 
 def time_html(day: date) -> SafeString:
-    return format_html('<time datetime="{}">{}</time>', day.isoformat(), date_format(day))
+    return format_html('<time datetime="{}">{}</time>', day.isoformat(), format_date(day))
 
 
 # French and Spanish join a million to its noun ("4 millions de personnes",

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from members import csv_io, feeds, views
-from members.filters import DirectoryFilter
+from members.filters import DirectoryFilter, NewsFilter
 from members.pagecache import conditional, public_page
 
 app_name = "members"
@@ -10,6 +10,7 @@ app_name = "members"
 DIRECTORY_PARAMS = [*DirectoryFilter.base_filters, "page"]
 FEDERATION_PARAMS = ["as_of"]
 STATISTICS_PARAMS = ["as_of", "federation"]
+NEWS_PARAMS = [*NewsFilter.base_filters, "page"]
 
 # Public pages and feeds answer a conditional GET with 304 while the register is unchanged,
 # and readers are served them from the cache (members/pagecache.py). The organisation page
@@ -33,6 +34,8 @@ urlpatterns = [
         name="federation-detail",
     ),
     path("statistics/", public_page(views.statistics, STATISTICS_PARAMS), name="statistics"),
+    path("news/", public_page(views.news_page, NEWS_PARAMS), name="news"),
+    path("about/", public_page(views.about), name="about"),
     path("feeds/events.rss", public_page(feeds.EventsRssFeed()), name="events-rss"),
     path("feeds/events.atom", public_page(feeds.EventsAtomFeed()), name="events-atom"),
     path(

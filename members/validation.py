@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from members.batches import batched
-from members.dates import END_PRECISIONS, format_at_precision, format_left
+from members.dates import END_PRECISIONS, format_from, format_left, format_since, format_until
 
 if TYPE_CHECKING:
     from members.models import Membership, Organisation
@@ -125,17 +125,19 @@ def overlap_error(member_name: str, federation_name: str, period: Period, clash:
 
 
 def _span(period: Period) -> str:
-    joined = format_at_precision(period.joined_on, period.joined_precision)
+    # The prepositions agree with each date's form ("du 23 juin 2023", "de mai 2017"): members/dates.py.
     if period.left_on is None:
-        return _("from %(joined)s with no end date") % {"joined": joined}
+        return _("%(since)s with no end date") % {
+            "since": format_since(period.joined_on, period.joined_precision)
+        }
     if period.left_precision in END_PRECISIONS:
-        return _("from %(joined)s, leaving %(left)s") % {
-            "joined": joined,
+        return _("%(from)s, leaving %(left)s") % {
+            "from": format_from(period.joined_on, period.joined_precision),
             "left": format_left(period.left_on, period.left_precision),
         }
-    return _("from %(joined)s until %(left)s") % {
-        "joined": joined,
-        "left": format_at_precision(period.left_on, period.left_precision),
+    return _("%(from)s %(until)s") % {
+        "from": format_from(period.joined_on, period.joined_precision),
+        "until": format_until(period.left_on, period.left_precision),
     }
 
 

@@ -8,24 +8,25 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.paginator import InvalidPage, Page, Paginator
+from django.core.paginator import EmptyPage, InvalidPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from members import cache, charts, limits, sentences, stats
+from members import cache, charts, limits, news, sentences, stats
+from members.dates import date_format
 from members.feeds import latest_events
-from members.filters import DirectoryFilter
+from members.filters import DirectoryFilter, NewsFilter
 from members.models import DeclaredFigures, Membership, Organisation
 from members.rules import FIRST_DAY, LAST_DAY
 from registry.clients import client_key
 
 DIRECTORY_PAGE_SIZE = 25
+NEWS_PAGE_SIZE = 25
 HOME_EVENTS = 10
 # A federation page lists its member federations this many at a time (hundreds at scale).
 NETWORK_PAGE_SIZE = 50
@@ -169,6 +170,48 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "counting_rule": stats.COUNTING_RULE,
     }
     return render(request, "members/statistics.html", context, status=status)
+
+
+def news_page(request: HttpRequest) -> HttpResponse:
+    """Joins and departures of a federation (or all) in a period, counted, newest first, page by page."""
+    # Queries: the federation menu; the chosen federation (when given); the counts;
+    # the number of events and the page's rows (the paginator); their memberships.
+    filterset = NewsFilter(request.GET, queryset=Membership.objects.none())
+    status = 200
+    context: dict[str, Any] = {"filter": filterset}
+    if not filterset.is_valid():
+        # The form says what is wrong; nothing is listed rather than the wrong thing.
+        return render(request, "members/news.html", context, status=400)
+    federation = filterset.form.cleaned_data.get("federation")
+    period = filterset.period()
+    kind = filterset.form.cleaned_data.get("event") or ""
+    paginator = Paginator(news.event_rows(period, federation, kind), NEWS_PAGE_SIZE)
+    number = request.GET.get("page", "1")
+    try:
+        page = paginator.page(number)
+    except (PageNotAnInteger, EmptyPage):
+        context["page_error"] = _("There is no page “%(page)s” of this list: it has %(count)s.") % {
+            "page": number[:20],
+            "count": paginator.num_pages,
+        }
+        page, status = paginator.page(1), 404
+    counts = news.counts(period, federation)
+    context.update(
+        {
+            "federation": federation,
+            "period": period,
+            "summary": news.summary(counts, period, federation, kind),
+            "page_obj": page,
+            "paginator": paginator,
+            "events": news.events_for(list(page.object_list)),
+        }
+    )
+    return render(request, "members/news.html", context, status=status)
+
+
+def about(request: HttpRequest) -> HttpResponse:
+    """What the register is, how it counts, where its records come from, how to report an error."""
+    return render(request, "members/about.html")
 
 
 class PageOutOfRange(Exception):

@@ -162,6 +162,25 @@ def env_url_path(name: str, default: str) -> str:
     return value + "/"
 
 
+_TAGGING_ENTITY = re.compile(
+    # RFC 4151's taggingEntity: a domain name (or an e-mail address) and a date the minter held it.
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)"
+    r",\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?"
+)
+
+
+def env_tagging_entity(name: str, default: str) -> str:
+    """Return an RFC 4151 tagging entity, "example.org,2017": who mints `tag:` URIs, and since when."""
+    value = env_str(name, default).strip()
+    if not _TAGGING_ENTITY.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a tagging entity; use a domain name the register held and a date "
+            "it held it, such as register.example.org,2017."
+        )
+    return value
+
+
 def env_directory(name: str, default: str) -> str:
     """Return the path of an existing directory (the default is taken as it is)."""
     value = env_str(name, default)

@@ -23,6 +23,7 @@ from registry.env import (
     env_pair,
     env_proxies,
     env_str,
+    env_tagging_entity,
     env_time_zone,
     env_url_path,
 )
@@ -183,6 +184,17 @@ AXES_IPWARE_PROXY_TRUSTED_IPS = env_proxies(
 
 # The organisation page shows its e-mail address on request (a POST); one client address may
 # ask this many times an hour, so that the addresses cannot be collected in bulk (members/limits.py).
+# Who mints the feeds' entry ids (`tag:` URIs, RFC 4151): a domain the register holds and a
+# date it held it. The ids must never change, so set it once in production; by default, the
+# first host name the site answers to, and 2017, the year of the register's first records.
+FEED_TAGGING_ENTITY = env_tagging_entity(
+    "DJANGO_FEED_TAGGING_ENTITY",
+    next(
+        (host for host in ALLOWED_HOSTS if host[:1].isalnum() and host[-1:].isalnum() and ":" not in host),
+        "localhost",
+    )
+    + ",2017",
+)
 EMAIL_REVEALS_PER_HOUR = env_int("DJANGO_EMAIL_REVEALS_PER_HOUR", 30, minimum=1)
 
 # British-style English dates; French and Spanish use Django's own formats.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     # Open data at one address whatever the language; the directory's filters apply.
     path("data/register.json", opendata.register_json, name="opendata-register"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(settings.ADMIN_PATH, admin.site.urls),
 ]
 

@@ -3,13 +3,22 @@
 import logging
 
 from django.db import DatabaseError, connections
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from registry.logs import current_request_id
 
 logger = logging.getLogger(__name__)
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """/favicon.ico, which browsers and tools ask for whatever the page says: the static icon's address.
+
+    A temporary redirect, as the static file's name changes with its content.
+    """
+    return HttpResponseRedirect(static("favicon.ico"))
 
 
 @never_cache

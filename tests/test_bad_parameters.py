@@ -30,7 +30,7 @@ from members.admin.mixins import CappedListMixin, UnaccentSearchMixin
 from members.csv_io.export import ExportOptions
 from members.filters import DirectoryFilter
 from members.models import CountryRegion, Organisation
-from members.urls import DIRECTORY_PARAMS, FEDERATION_PARAMS, STATISTICS_PARAMS
+from members.urls import DIRECTORY_PARAMS, FEDERATION_PARAMS, NEWS_PARAMS, STATISTICS_PARAMS
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, SourceFactory
 
 NUL = "\x00"
@@ -120,11 +120,14 @@ def public_pages():
         "members:organisation-detail": ("/en/organisations/org/", []),
         "members:federation-detail": ("/en/federations/fed/", FEDERATION_PARAMS),
         "members:statistics": ("/en/statistics/", STATISTICS_PARAMS),
+        "members:news": ("/en/news/", NEWS_PARAMS),
+        "members:about": ("/en/about/", []),
         "members:events-rss": ("/en/feeds/events.rss", []),
         "members:events-atom": ("/en/feeds/events.atom", []),
         "members:federation-events-rss": ("/en/federations/fed/events.rss", []),
         "members:federation-events-atom": ("/en/federations/fed/events.atom", []),
         "opendata-register": ("/data/register.json", directory_filters),
+        "favicon": ("/favicon.ico", []),
         "healthz": ("/healthz", []),
         "readyz": ("/readyz", []),
     }
@@ -261,6 +264,8 @@ def test_no_bad_id_term_or_filter_of_the_admins_history_autocomplete_and_export_
     [
         ("/en/organisations/", {"federation": NUL}),
         ("/en/statistics/", {"federation": NUL}),
+        ("/en/news/", {"federation": NUL}),
+        ("/en/news/", {"start": NUL}),
         ("/en/organisations/", {"q": f"fed{NUL}"}),
         ("/en/organisations/", {f"q{NUL}": "fed"}),
         ("/data/register.json", {"federation": NUL}),

@@ -222,7 +222,7 @@ def test_admin_exports_neutralise_every_dangerous_leading_character(client, owne
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("fr", "Pays inconnu « Atlantis »"), ("es", "Atlantis"), ("en", "Unknown country “Atlantis”")],
+    [("fr", "Pays inconnu «\u202fAtlantis\u202f»"), ("es", "Atlantis"), ("en", "Unknown country “Atlantis”")],
 )
 def test_import_errors_are_in_the_staff_members_language(client, owner, db, language, expected):
     client.force_login(owner)

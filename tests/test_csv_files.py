@@ -52,7 +52,9 @@ def test_a_cell_longer_than_csv_can_hold_is_named_by_its_row_and_column_in_the_u
     )
     row, column, message = only_error(data, "fr")
     assert (row, column) == (3, "name")
-    assert message == "Cette cellule a plus de 131\xa0072 caractères ; aucune colonne n’en accepte autant."
+    assert message == (
+        "Cette cellule a plus de 131\xa0072 caractères\u202f; aucune colonne n’en accepte autant."
+    )
     assert only_error(data, "es")[2].startswith("Esta celda tiene más de 131")
 
 

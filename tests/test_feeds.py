@@ -1,12 +1,14 @@
 """The RSS 2.0 and Atom feeds of joins and departures parse and list the newest first."""
 
 import datetime
+import re
 
 # The feeds parsed here are the site's own output, not untrusted input (hence the S314 noqa).
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
+import feedparser
 import pytest
 
 from members.dates import DatePrecision
@@ -193,3 +195,80 @@ def test_markup_in_names_sources_and_notes_reaches_atom_readers_as_text(client, 
     assert title.text == "<i>M&amp;</i> joined <b>FED</b>"
     assert f"“{MARKUP}”" in summary.text
     assert f"Source: Report {MARKUP}" in summary.text
+
+
+# --- Ids, author and dates, read by an independent parser ---------------------------
+
+FEED_ADDRESSES = [
+    "/{language}/feeds/events.atom",
+    "/{language}/feeds/events.rss",
+    "/{language}/federations/cicopa/events.atom",
+    "/{language}/federations/cicopa/events.rss",
+]
+
+
+def parsed(client, address):
+    response = client.get(address)
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.bozo_exception
+    return feed
+
+
+def test_every_entry_id_is_one_absolute_tag_uri_in_every_feed_and_language(client, seeded, settings):
+    ids = {
+        (language, address): [entry.id for entry in parsed(client, address.format(language=language)).entries]
+        for language in ("en", "fr", "es")
+        for address in FEED_ADDRESSES
+    }
+    tag = re.compile(rf"tag:{re.escape(settings.FEED_TAGGING_ENTITY)}:membership/\d+/(joined|left)")
+    assert all(values and all(tag.fullmatch(value) for value in values) for values in ids.values())
+    # Each feed lists the same events under the same ids in every language, RSS as Atom,
+    # and CICOPA's feeds are a part of the whole register's.
+    whole = ids[("en", FEED_ADDRESSES[0])]
+    assert len(set(whole)) == len(whole) == 6
+    for (_language, address), values in ids.items():
+        expected = whole if "federations" not in address else ids[("en", FEED_ADDRESSES[2])]
+        assert values == expected
+    assert set(ids[("en", FEED_ADDRESSES[2])]) < set(whole)
+
+
+def test_the_id_names_the_membership_and_the_event(client, db, settings):
+    settings.FEED_TAGGING_ENTITY = "register.example.org,2017"
+    federation = FederationFactory(slug="fed")
+    membership = MembershipFactory(
+        federation=federation, joined_on=datetime.date(2010, 1, 1), left_on=datetime.date(2012, 1, 1)
+    )
+    feed = parsed(client, "/en/federations/fed/events.atom")
+    assert {entry.id for entry in feed.entries} == {
+        f"tag:register.example.org,2017:membership/{membership.pk}/joined",
+        f"tag:register.example.org,2017:membership/{membership.pk}/left",
+    }
+    rss = parsed(client, "/en/federations/fed/events.rss")
+    assert {entry.id for entry in rss.entries} == {entry.id for entry in feed.entries}
+    assert all(entry.guidislink is False for entry in rss.entries)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_the_atom_feed_has_an_author(client, seeded, language):
+    feed = parsed(client, f"/{language}/feeds/events.atom")
+    assert feed.feed.author_detail.name
+    assert feed.version == "atom10"
+
+
+@pytest.mark.parametrize(
+    ("language", "date", "quote"),
+    [
+        ("en", "(21 June 2017)", "“Last May, ULCCS"),
+        ("fr", "(21 juin 2017)", "«\u202fLast May, ULCCS"),
+        ("es", "(21 de junio de 2017)", "«Last May, ULCCS"),
+    ],
+)
+def test_summaries_write_dates_and_quotation_marks_in_the_feeds_language(
+    client, seeded, language, date, quote
+):
+    feed = parsed(client, f"/{language}/feeds/events.atom")
+    (ulccs,) = [entry for entry in feed.entries if "/ulccs/" in entry.link]
+    assert date in ulccs.summary
+    assert quote in ulccs.summary
+    assert "Jun 2017" not in ulccs.summary

@@ -171,7 +171,7 @@ def test_a_date_known_to_a_period_is_stored_as_the_periods_first_day(
         ("en", DatePrecision.HALF_YEAR, "first half of 2017"),
         ("en", DatePrecision.YEAR, "2017"),
         ("en", DatePrecision.BY, "by 1 May 2017"),
-        ("fr", DatePrecision.DAY, "1 mai 2017"),
+        ("fr", DatePrecision.DAY, "1er mai 2017"),  # French writes the first of a month 1er
         ("fr", DatePrecision.MONTH, "mai 2017"),
         ("es", DatePrecision.DAY, "1 de mayo de 2017"),
     ],

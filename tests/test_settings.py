@@ -83,6 +83,16 @@ DEBUG = {"DJANGO_DEBUG": "1"}
             "Configuration error: DJANGO_LOGIN_COOLOFF_MINUTES='soon' is not a whole number.",
         ),
         (
+            {**DEBUG, "DJANGO_FEED_TAGGING_ENTITY": "https://register.example.org/"},
+            "Configuration error: DJANGO_FEED_TAGGING_ENTITY='https://register.example.org/' is not a "
+            "tagging entity",
+        ),
+        (
+            {**DEBUG, "DJANGO_FEED_TAGGING_ENTITY": "register.example.org,17"},
+            "Configuration error: DJANGO_FEED_TAGGING_ENTITY='register.example.org,17' is not a "
+            "tagging entity",
+        ),
+        (
             {**DEBUG, "DJANGO_ADMIN_PATH": "/"},
             "Configuration error: DJANGO_ADMIN_PATH='/' is not a path below the site's root",
         ),
@@ -176,6 +186,22 @@ def test_log_level_and_time_zone_are_read_as_given(monkeypatch):
     assert env_choice("DJANGO_LOG_LEVEL", "INFO", levels) == "INFO"
     monkeypatch.setenv("DJANGO_TIME_ZONE", "America/Montevideo")
     assert env_time_zone("DJANGO_TIME_ZONE", "Europe/Brussels") == "America/Montevideo"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DJANGO_FEED_TAGGING_ENTITY": "register.example.org,2017-06"}, "register.example.org,2017-06"),
+        # By default the first host name the site answers to (not a pattern), with 2017.
+        ({"DJANGO_ALLOWED_HOSTS": ".example.org,*,register.example.org"}, "register.example.org,2017"),
+        ({"DJANGO_ALLOWED_HOSTS": "*"}, "localhost,2017"),
+    ],
+)
+def test_the_feeds_tagging_entity_is_read_as_given_or_from_the_sites_host_name(env, expected):
+    program = "from django.conf import settings; print(settings.FEED_TAGGING_ENTITY)"
+    result = run_manage({**DEBUG, **env}, "shell", "-c", program)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
 
 
 def test_an_unreachable_database_stops_a_command_with_one_clear_line():

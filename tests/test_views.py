@@ -527,6 +527,9 @@ QUERY_PAGES = [
     ("/en/federations/{federation}/", "federation"),
     # Statistics — federations; figures_for_federations (4); breakdown (3).
     ("/en/statistics/", "statistics"),
+    # News — the federation menu; the chosen federation; the counts; the paginator's count
+    # and page; the page's memberships.
+    ("/en/news/?federation={federation}&year=2017", "news"),
     # Feeds — the federation (per-federation feed only); latest joins; latest departures.
     ("/en/feeds/events.rss", "feed"),
     ("/en/federations/{federation}/events.atom", "federation feed"),
@@ -564,6 +567,7 @@ EXPECTED_QUERIES = {
     "organisation": 4,
     "federation": 2 + 4 + 1 + 3 + 2,
     "statistics": 1 + 4 + 3,
+    "news": 1 + 1 + 1 + 2 + 1,
     "feed": 2,
     "federation feed": 3,
 }

@@ -17,7 +17,6 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -42,6 +41,7 @@ from members.admin.filters import (
 from members.admin.history import ScopedHistoryAdmin
 from members.admin.memberships import MembershipInline, OtherMembershipInline
 from members.admin.mixins import CappedListMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, check_may_save
+from members.dates import date_format
 from members.models import DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
@@ -91,7 +91,7 @@ class OrganisationAdmin(
         (
             None,
             {
-                "fields": ["name", "acronym", "slug", "kind"],
+                "fields": ["name", "name_language", "acronym", "slug", "kind"],
                 "description": _(
                     "A federation is simply an organisation that has members: give it members on the "
                     "members' own pages, under “Memberships of federations”."
@@ -128,7 +128,7 @@ class OrganisationAdmin(
         (
             _("About"),
             {
-                "fields": ["sectors", "description", "founded", "source"],
+                "fields": ["sectors", "description", "description_language", "founded", "source"],
                 "description": _("Record where the facts come from: every public figure names its source."),
             },
         ),

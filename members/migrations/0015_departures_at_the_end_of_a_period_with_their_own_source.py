@@ -15,7 +15,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0013_editors_end_memberships_and_declare_for_their_own"),
+        ("members", "0014_content_languages"),
     ]
 
     operations = [

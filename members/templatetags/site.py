@@ -11,7 +11,10 @@ from django.http import HttpRequest, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.encoding import iri_to_uri
+from django.utils.html import format_html
 from django.utils.translation import get_language, get_language_info
+
+from members.dates import format_date
 
 register = template.Library()
 
@@ -142,3 +145,28 @@ def page_links(context: template.Context, page: Page[Any], parameter: str = "pag
         last=href(paginator.num_pages) if page.number < paginator.num_pages else "",
         pages=pages,
     )
+
+
+@register.filter(name="lang")
+def lang_attribute(language: str | None) -> str:
+    """Return ` lang="xx"` for words in a known language other than the page's, else nothing.
+
+    `<a href="…"{{ organisation.name_language|lang }}>`: a name, a quote or a
+    sector whose language the register was told; unknown (blank) gives no
+    attribute, so nothing claims a language the register does not know.
+    """
+    if not language:
+        return ""
+    page = (get_language() or settings.LANGUAGE_CODE).lower()
+    code = language.lower()
+    if code == page or (code.split("-")[0] == page.split("-")[0] and "-" not in code):
+        return ""
+    return format_html(' lang="{}"', language)
+
+
+@register.filter
+def long_date(value: datetime.date | None) -> str:
+    """Return the day as the page's language writes it in full: "21 June 2017", "1er décembre 2026"."""
+    if not isinstance(value, datetime.date):
+        return "" if value is None else str(value)
+    return format_date(value)

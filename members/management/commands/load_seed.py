@@ -33,7 +33,13 @@ SOURCE = {
     "title": "CICOPA family keeps on growing: 4 new members have joined in 2017!",
     "publisher": "CICOPA",
     "published_on": NEWS_DATE,
+    # The item is in English: its title and the words quoted from it are marked so on other pages.
+    "language": "en",
 }
+# The language the sectors' names are written in.
+SECTORS_LANGUAGE = "en"
+# The descriptions below are written in English.
+DESCRIPTIONS_LANGUAGE = "en"
 
 SECTORS = {
     "industry": "Industry",
@@ -47,6 +53,7 @@ SECTORS = {
 ORGANISATIONS: list[dict[str, Any]] = [
     {
         "slug": "cicopa",
+        "name_language": "en",
         "name": "International Organisation of Industrial, Artisanal and Service Producers' Cooperatives",
         "acronym": "CICOPA",
         "kind": Organisation.Kind.INTERNATIONAL,
@@ -61,6 +68,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
     },
     {
         "slug": "cecop",
+        "name_language": "en",
         "name": "European confederation of cooperatives in industry and services",
         "acronym": "CECOP",
         "kind": Organisation.Kind.REGIONAL,
@@ -69,6 +77,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
     },
     {
         "slug": "ligacoop",
+        "name_language": "es",
         "name": "Liga de Cooperativas de Puerto Rico",
         "acronym": "LIGACOOP",
         "kind": Organisation.Kind.NATIONAL,
@@ -81,6 +90,8 @@ ORGANISATIONS: list[dict[str, Any]] = [
     },
     {
         "slug": "ulccs",
+        # Only the acronym is known: the register does not say which language it stands in.
+        "name_language": "",
         "name": "ULCCS",
         "acronym": "ULCCS",
         "kind": Organisation.Kind.COOPERATIVE,
@@ -95,6 +106,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
     },
     {
         "slug": "credit-cooperatif",
+        "name_language": "fr",
         "name": "Crédit Coopératif",
         "acronym": "",
         "kind": Organisation.Kind.BANK,
@@ -106,6 +118,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
     },
     {
         "slug": "smart",
+        "name_language": "fr",
         "name": "Société Mutuelle pour artistes",
         "acronym": "SMart",
         "kind": Organisation.Kind.COOPERATIVE,
@@ -217,7 +230,9 @@ ADMISSION_RULES = [
 def _load_organisations(source: Source) -> dict[str, Organisation]:
     """Bring the sectors and organisations to the values above; return the organisations by slug."""
     sectors = {
-        slug: Sector.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+        slug: Sector.objects.update_or_create(
+            slug=slug, defaults={"name": name, "language": SECTORS_LANGUAGE}
+        )[0]
         for slug, name in SECTORS.items()
     }
     organisations: dict[str, Organisation] = {}
@@ -225,6 +240,8 @@ def _load_organisations(source: Source) -> dict[str, Organisation]:
         fields = dict(fields)
         sector_slugs = fields.pop("sectors")
         organisation = Organisation.objects.filter(slug=fields["slug"]).first() or Organisation()
+        if fields.get("description"):
+            fields.setdefault("description_language", DESCRIPTIONS_LANGUAGE)
         for name, value in {"source": source, **fields}.items():
             setattr(organisation, name, value)
         organisation.full_clean()
