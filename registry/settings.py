@@ -232,7 +232,9 @@ TASKS = {
 }
 # An import job still queued or running that has reported nothing for this long lost its
 # worker (stopped, killed, machine gone): the admin shows it as stopped and offers to restart it.
-MEMBERS_IMPORT_JOB_STALL_SECONDS = env_int("DJANGO_IMPORT_JOB_STALL_SECONDS", 15 * 60, minimum=60)
+# The check of a file reports nothing until it ends (seconds for 100,000 rows, many minutes on
+# an overloaded machine), so the default is generous: restarting a job still alive is wasted work.
+MEMBERS_IMPORT_JOB_STALL_SECONDS = env_int("DJANGO_IMPORT_JOB_STALL_SECONDS", 60 * 60, minimum=60)
 
 # --- Security -------------------------------------------------------------------
 # Behind a proxy that terminates TLS, e.g. "HTTP_X_FORWARDED_PROTO,https"; only set it
