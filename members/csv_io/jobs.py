@@ -143,7 +143,8 @@ def _run(job: ImportJob) -> str:
         return _finish(job.pk, job.attempt, Status.FAILED, errors=[_error(e) for e in plan.errors])
     total, planned = writes(plan), len(plan.rows)
     # The preview's row-by-row differences are not needed to write, and are about half of what
-    # the plan holds (the Change of each cell): freed before the writes build their objects.
+    # the plan holds (the Change of each cell): freed before the writes build their objects, so
+    # that the writes stay below the peak the check reached (README, Import).
     plan.rows.clear()
     ImportJob.objects.filter(pk=job.pk, attempt=job.attempt).update(
         phase=Phase.WRITING, rows_planned=planned, writes_total=total, updated_at=timezone.now()
