@@ -295,3 +295,13 @@ def test_progress_is_seen_from_another_connection_before_the_import_commits(
     job.refresh_from_db()
     assert (job.status, job.writes_done, job.writes_total) == ("done", 6000, 6000)
     assert Organisation.objects.filter(slug__startswith="coop-").count() == 3000
+
+
+def test_the_deploy_checks_warn_when_tasks_would_run_inside_the_request(settings):
+    from django.core import checks
+
+    assert not [m for m in checks.run_checks(include_deployment_checks=True) if m.id == "members.W001"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    warned = [m for m in checks.run_checks(include_deployment_checks=True) if m.id == "members.W001"]
+    assert len(warned) == 1
+    assert "db_worker" in warned[0].hint
