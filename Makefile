@@ -26,7 +26,11 @@ run: venv
 	@echo "Serving on http://127.0.0.1:8000/ (admin: http://127.0.0.1:8000/admin/)."
 	@echo "To sign in to the admin, first create a user in another terminal:"
 	@echo "    DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser"
+	@echo "A task worker runs beside it for the imports confirmed in the admin (restart"
+	@echo "make run after changing a task's code: the worker does not reload)."
 	@echo
+	DJANGO_DEBUG=1 $(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: venv
@@ -65,7 +69,10 @@ serve: venv
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(SERVE_ENV) $(BIN)/python manage.py load_seed
-	@echo "Serving in production mode on http://127.0.0.1:8000/ (health: /healthz, /readyz)."
+	@echo "Serving in production mode on http://127.0.0.1:8000/ (health: /healthz, /readyz),"
+	@echo "with one task worker (manage.py db_worker) for the imports confirmed in the admin."
+	$(SERVE_ENV) $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(SERVE_ENV) $(BIN)/gunicorn -c registry/gunicorn.py registry.wsgi
 
 # Both build a PostgreSQL cluster of their own on another port (Debian's

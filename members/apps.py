@@ -9,4 +9,8 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the signals that outdate cached figures whenever the register changes.
-        from members import cache  # noqa: F401
+        # Registers the deploy checks of the register's own settings.
+        from members import (
+            cache,  # noqa: F401
+            checks,  # noqa: F401
+        )

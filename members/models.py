@@ -849,3 +849,76 @@ class MembershipRequest(TimeStamped):
             "federation": self.federation.short_name,
             "day": format_joined(self.joined_on, self.joined_precision),
         }
+
+
+class ImportJob(models.Model):
+    """A confirmed CSV import, run in the background by a task worker (members/csv_io/jobs.py).
+
+    The file waits here, compressed, with the options it was previewed with, so
+    that any worker on any machine can plan and apply it again against the
+    register as it is then. The apply is one transaction: a job either wrote
+    everything ("done") or nothing ("failed", "queued", "running").
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    class Phase(models.TextChoices):
+        WAITING = "waiting", _("waiting for a worker")
+        PLANNING = "planning", _("checking the file against the register")
+        WRITING = "writing", _("writing")
+        FINISHED = "finished", _("finished")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name=_("user")
+    )
+    created_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
+    # Every progress report moves it: a running job that has not moved for long lost its worker.
+    updated_at = models.DateTimeField(_("last reported at"), auto_now=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    data = models.BinaryField(_("file (zlib-compressed)"))
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    # The language the user confirmed in: the job's messages are written in it.
+    language = models.CharField(_("language"), max_length=16, default="en")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, default=Phase.WAITING)
+    # Each run (the first, and each restart) has its number; a task runs only the attempt it was given.
+    attempt = models.PositiveIntegerField(_("attempt"), default=1)
+    rows_planned = models.PositiveIntegerField(_("rows checked"), null=True, blank=True)
+    writes_total = models.PositiveIntegerField(_("records to write"), null=True, blank=True)
+    writes_done = models.PositiveIntegerField(_("records written"), default=0)
+    counts = models.JSONField(_("result"), default=dict, blank=True)
+    # [{"row": int | None, "column": str, "message": str}]
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        constraints = [
+            # One confirmation of a preview makes one job, even from two tabs or a double click.
+            models.UniqueConstraint(
+                fields=["user", "sha256"],
+                condition=Q(status__in=["queued", "running"]),
+                name="members_importjob_one_active_per_file",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    def stalled(self, now: datetime.datetime | None = None) -> bool:
+        """Whether the job is active but has reported nothing for longer than a worker ever stays silent."""
+        silent = (now or timezone.now()) - self.updated_at
+        limit = datetime.timedelta(seconds=settings.MEMBERS_IMPORT_JOB_STALL_SECONDS)
+        return self.is_active and silent > limit

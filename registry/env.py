@@ -214,6 +214,11 @@ def database_from_url(url: str, *, conn_max_age: int = 0, name: str = "DATABASE_
         # statistics' recursive queries, more than it saves on queries of a web
         # request's size. It stays off unless the URL sets ?options= itself.
         config.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    else:
+        # Write-ahead logging: pages (an import job's status among them) are read while a task
+        # worker writes (`make run` runs one beside the server); with SQLite's default rollback
+        # journal a long write transaction locks readers out ("database is locked").
+        config.setdefault("OPTIONS", {}).setdefault("init_command", "PRAGMA journal_mode=WAL;")
     return config
 
 

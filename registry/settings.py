@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "members",
 ]
 
@@ -229,6 +231,27 @@ else:
 CACHES["pages"]["KEY_PREFIX"] = "pages"
 if CACHES["pages"]["BACKEND"].endswith("LocMemCache"):
     CACHES["pages"].update(LOCATION="pages", OPTIONS={"MAX_ENTRIES": 1000})
+
+# --- Background tasks -----------------------------------------------------------
+# Long work (a confirmed CSV import) runs as a task of django-tasks, the API Django adopted
+# in 6.0. "database" queues tasks in the register's own database (django-tasks-db), run by
+# `manage.py db_worker` processes on any number of machines; "immediate" runs each task in
+# the process that enqueues it, when it is enqueued (for tests of what a task does).
+tasks_backend = env_choice("DJANGO_TASKS_BACKEND", "database", ["database", "immediate"])
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[tasks_backend],
+        "QUEUES": ["default"],
+    }
+}
+# An import job still queued or running that has reported nothing for this long lost its
+# worker (stopped, killed, machine gone): the admin shows it as stopped and offers to restart it.
+# The check of a file reports nothing until it ends (seconds for 100,000 rows, many minutes on
+# an overloaded machine), so the default is generous: restarting a job still alive is wasted work.
+MEMBERS_IMPORT_JOB_STALL_SECONDS = env_int("DJANGO_IMPORT_JOB_STALL_SECONDS", 60 * 60, minimum=60)
 
 # --- Security -------------------------------------------------------------------
 # Behind a proxy that terminates TLS, e.g. "HTTP_X_FORWARDED_PROTO,https"; only set it

@@ -124,3 +124,12 @@ def log_lines():
     previous = handler.setStream(stream)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     handler.setStream(previous)
+
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Run each task when it is enqueued, in the enqueuing process (a confirmed import job, at once)."""
+    settings.TASKS = IMMEDIATE_TASKS

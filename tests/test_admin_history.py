@@ -108,7 +108,9 @@ def test_a_revert_that_would_move_a_membership_out_of_the_editors_federation_is_
     assert membership.federation == cecop
 
 
-def test_an_import_through_the_admin_is_recorded_as_the_signed_in_users(client, staff_member, membership):
+def test_an_import_through_the_admin_is_recorded_as_the_signed_in_users(
+    client, staff_member, membership, immediate_tasks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     administrator = staff_member("administrator")

@@ -138,6 +138,9 @@ def test_the_benchmark_measures_every_row_at_a_tiny_size(tmp_path):
         "peak memory",
         "django-import-export defaults",
         "django-import-export bulk",
+        "the confirmation's request",
+        "the background job",
+        "the worker's peak memory",
         "gunicorn",
     ):
         assert expected in measures

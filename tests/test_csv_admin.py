@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from members import csv_io
 from members.admin.csv import SESSION_KEY
-from members.models import Membership, Organisation
+from members.models import ImportJob, Membership, Organisation
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
 
 IMPORT_URL = "admin:members_organisation_import_csv"
@@ -64,12 +64,15 @@ def test_preview_shows_what_would_change_and_writes_nothing(client, owner, db):
     assert state() == before
 
 
-def test_confirming_the_preview_imports_the_file_as_the_user(client, owner, db):
+def test_confirming_the_preview_imports_the_file_as_the_user(client, owner, db, immediate_tasks):
     FederationFactory(slug="fed")
     client.force_login(owner)
     preview = client.post(reverse(IMPORT_URL), {"file": csv_file(VALID)})
     response = client.post(reverse(IMPORT_URL), {"confirm": "1", "sha256": preview.context["sha256"]})
     assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert response.url == reverse("admin:members_organisation_import_job", args=[job.pk])
+    assert (job.status, job.user, job.file_name) == ("done", owner, "members.csv")
     organisation = Organisation.objects.get(slug="new-coop")
     assert organisation.memberships.get().federation.slug == "fed"
     assert SESSION_KEY not in client.session
@@ -87,13 +90,16 @@ def test_confirming_with_another_files_hash_writes_nothing(client, owner, db):
     assert state() == before
 
 
-def test_confirming_after_the_register_changed_rechecks_the_file(client, owner, db):
+def test_confirming_after_the_register_changed_rechecks_the_file(client, owner, db, immediate_tasks):
     federation = FederationFactory(slug="fed")
     client.force_login(owner)
     preview = client.post(reverse(IMPORT_URL), {"file": csv_file(VALID)})
     Organisation.objects.filter(pk=federation.pk).update(slug="renamed")
-    response = client.post(reverse(IMPORT_URL), {"confirm": "1", "sha256": preview.context["sha256"]})
+    response = client.post(
+        reverse(IMPORT_URL), {"confirm": "1", "sha256": preview.context["sha256"]}, follow=True
+    )
     assert response.status_code == 200
+    assert response.context["job"].status == "failed"
     assert "Unknown federation" in response.text
     assert not Organisation.objects.filter(slug="new-coop").exists()
 

@@ -145,9 +145,9 @@ def test_the_import_command_reports_a_plan_gone_stale_and_imports_nothing(db, tm
 
 
 def test_the_admins_import_shows_the_cycle_when_the_register_changes_during_the_confirmation(
-    client, db, django_user_model, monkeypatch
+    client, db, django_user_model, monkeypatch, immediate_tasks
 ):
-    from members.admin import csv as admin_csv
+    from members.csv_io import jobs
 
     cecop, trial = pair_of_federations()
     owner = django_user_model.objects.create_superuser("owner", "owner@example.org", "pw")
@@ -156,19 +156,20 @@ def test_the_admins_import_shows_the_cycle_when_the_register_changes_during_the_
     upload.name = "members.csv"
     url = reverse("admin:members_organisation_import_csv")
     preview = client.post(url, {"file": upload})
-    planned = admin_csv.plan_import
+    planned = jobs.plan_import
 
-    def plan_then_someone_else_writes(data):
-        plan = planned(data)
+    def plan_then_someone_else_writes(data, options=None):
+        plan = planned(data, options)
         MembershipFactory(member=trial, federation=cecop)
         return plan
 
-    monkeypatch.setattr(admin_csv, "plan_import", plan_then_someone_else_writes)
+    monkeypatch.setattr(jobs, "plan_import", plan_then_someone_else_writes)
 
-    response = client.post(url, {"confirm": "1", "sha256": preview.context["sha256"]})
+    response = client.post(url, {"confirm": "1", "sha256": preview.context["sha256"]}, follow=True)
 
     assert response.status_code == 200
-    assert [error.message for error in response.context["errors"]] == [refusal(cecop, trial)]
+    assert [error["message"] for error in response.context["job"].errors] == [refusal(cecop, trial)]
+    assert refusal(cecop, trial) in response.text
     assert between(cecop, trial) == {("trial-x", "cecop")}
 
 

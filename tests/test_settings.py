@@ -239,3 +239,25 @@ def test_sqlite_connections_get_no_postgresql_options():
     from registry.env import database_from_url
 
     assert "options" not in database_from_url("sqlite:///x.sqlite3").get("OPTIONS", {})
+
+
+def test_sqlite_databases_use_write_ahead_logging_so_reads_go_on_while_a_worker_writes(tmp_path):
+    import sqlite3
+
+    from registry.env import database_from_url
+
+    path = tmp_path / "x.sqlite3"
+    # What Django runs on each new connection (the backend's init_command option).
+    init_command = database_from_url(f"sqlite:///{path}")["OPTIONS"]["init_command"]
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    assert writer.execute(init_command.rstrip(";")).fetchone()[0] == "wal"
+    writer.execute("CREATE TABLE t (n integer)")
+    writer.execute("BEGIN IMMEDIATE")
+    # Enough rows that the writer's page cache spills to the file, as a large import's does.
+    writer.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(200_000)])
+    reader = sqlite3.connect(path, timeout=0)
+    reader.execute(init_command.rstrip(";"))
+    # While that transaction is open, another connection still reads (and sees none of it).
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    writer.execute("COMMIT")
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 200_000

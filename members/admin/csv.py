@@ -3,8 +3,12 @@
 Import is upload → preview → confirm. The preview writes nothing; the file
 waits in the session (compressed) between the two steps, so any application
 server can take the confirmation, and the confirmation names the file's hash
-so that a second preview in another tab cannot be confirmed by mistake. The
-file is checked again on confirmation, against the register as it is then.
+so that a second preview in another tab cannot be confirmed by mistake.
+
+The confirmation only stores the file as an import job and enqueues it
+(members/csv_io/jobs.py): a worker checks it again against the register as it
+is then and applies it, all or nothing, however long it takes. The job's page
+shows its progress and its result; the import page lists the user's recent jobs.
 """
 
 from __future__ import annotations
@@ -22,21 +26,20 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from members import permissions
 from members.admin.filters import matching_memberships, membership_parameters
 from members.admin.mixins import ModelAdminBase
 from members.csv_io import (
     ImportPlan,
-    StalePlanError,
-    apply_import,
     export_options,
     export_response,
     max_import_bytes,
@@ -44,10 +47,14 @@ from members.csv_io import (
     too_large_error,
 )
 from members.csv_io.export import ExportOptions
+from members.csv_io.jobs import restart_job, start_job
+from members.models import ImportJob
 
 SESSION_KEY = "members_csv_import"
 # The preview shows this many rows with changes, and every error up to this many.
 PREVIEW_ROWS = 500
+# The import page lists this many of the user's latest jobs.
+RECENT_JOBS = 10
 
 
 class UploadForm(forms.Form):
@@ -94,6 +101,21 @@ class CsvImportExportMixin(ModelAdminBase):
                 "import-csv/",
                 self.admin_site.admin_view(self.import_csv_view),
                 name="{}_{}_import_csv".format(*info),
+            ),
+            path(
+                "import-csv/jobs/<int:pk>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="{}_{}_import_job".format(*info),
+            ),
+            path(
+                "import-csv/jobs/<int:pk>/status/",
+                self.admin_site.admin_view(self.import_job_status_view),
+                name="{}_{}_import_job_status".format(*info),
+            ),
+            path(
+                "import-csv/jobs/<int:pk>/restart/",
+                self.admin_site.admin_view(require_POST(self.import_job_restart_view)),
+                name="{}_{}_import_job_restart".format(*info),
             ),
             path(
                 "export-csv/",
@@ -209,6 +231,7 @@ class CsvImportExportMixin(ModelAdminBase):
             "title": _("Import organisations and memberships from CSV"),
             "max_size": filesizeformat(max_import_bytes()),
             "preview_rows": PREVIEW_ROWS,
+            "import_jobs": self._visible_jobs(request)[:RECENT_JOBS],
         }
         form = UploadForm()
         if request.method == "POST" and "confirm" in request.POST:
@@ -255,6 +278,11 @@ class CsvImportExportMixin(ModelAdminBase):
         )
 
     def _confirm(self, request: HttpRequest, context: dict[str, Any]) -> HttpResponse | None:
+        """Store the previewed file as an import job, queue it and show its page.
+
+        The request neither plans nor writes: a worker does both, so that a file of
+        any size is confirmed well within a request's time.
+        """
         stored = request.session.get(SESSION_KEY)
         if not stored or stored["sha256"] != request.POST.get("sha256"):
             messages.error(
@@ -262,34 +290,78 @@ class CsvImportExportMixin(ModelAdminBase):
             )
             return None
         data = zlib.decompress(base64.b64decode(stored["data"]))
-        plan = plan_import(data)
-        if not plan.is_valid:
-            # The register changed since the preview.
-            request.session.pop(SESSION_KEY, None)
-            self._describe(context, plan, stored["name"], stored["sha256"])
-            return None
-        try:
-            # Only administrators reach this far (can_import), so the user is signed in.
-            counts = apply_import(plan, user=cast(AbstractBaseUser, request.user))
-        except StalePlanError as stale:
-            # Changed again between this check and the write (another import, a member of staff).
-            request.session.pop(SESSION_KEY, None)
-            plan.errors = stale.errors
-            self._describe(context, plan, stored["name"], stored["sha256"])
-            return None
-        request.session.pop(SESSION_KEY, None)
-        messages.success(
-            request,
-            _(
-                "Imported %(name)s: %(created)d organisations created, %(updated)d updated; "
-                "%(m_created)d memberships created, %(m_updated)d updated."
-            )
-            % {
-                "name": stored["name"],
-                "created": counts["organisations_created"],
-                "updated": counts["organisations_updated"],
-                "m_created": counts["memberships_created"],
-                "m_updated": counts["memberships_updated"],
-            },
+        # Only administrators reach this far (can_import), so the user is signed in.
+        job, new = start_job(
+            cast(AbstractBaseUser, request.user),
+            stored["name"],
+            data,
+            stored["sha256"],
+            options=stored.get("options"),
+            language=get_language() or "en",
         )
-        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        request.session.pop(SESSION_KEY, None)
+        if not new:
+            messages.info(request, _("This file is already being imported: here is its job."))
+        return redirect(self._job_url(job))
+
+    # Import jobs ----------------------------------------------------------------------
+
+    def _job_url(self, job: ImportJob, view: str = "import_job") -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}", args=[job.pk])
+
+    def _visible_jobs(self, request: HttpRequest) -> QuerySet[ImportJob]:
+        """The jobs this user may see: their own; every job for a superuser."""
+        jobs = ImportJob.objects.select_related("user").defer("data")
+        return jobs if request.user.is_superuser else jobs.filter(user_id=cast(int, request.user.pk))
+
+    def _job(self, request: HttpRequest, pk: int) -> ImportJob:
+        job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
+        if job.user_id != request.user.pk and not request.user.is_superuser:
+            raise PermissionDenied
+        return job
+
+    def _job_state(self, job: ImportJob) -> dict[str, Any]:
+        """What the job page and its status view say about the job, as plain values."""
+        stalled = job.stalled()
+        return {
+            "status": job.status,
+            "status_label": str(job.get_status_display()),
+            "phase": job.phase,
+            "phase_label": str(job.get_phase_display()),
+            "stalled": stalled,
+            "finished": not job.is_active,
+            "rows_planned": job.rows_planned,
+            "writes_total": job.writes_total,
+            "writes_done": job.writes_done,
+            "restartable": job.status == ImportJob.Status.FAILED or stalled,
+        }
+
+    def import_job_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(request, pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import of %(name)s") % {"name": job.file_name},
+            "job": job,
+            "state": self._job_state(job),
+            "status_url": self._job_url(job, "import_job_status"),
+            "restart_url": self._job_url(job, "import_job_restart"),
+        }
+        return TemplateResponse(request, "admin/members/organisation/import_job.html", context)
+
+    def import_job_status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The job's state as JSON, for the job page's progress bar."""
+        job = self._job(request, pk)
+        response = JsonResponse(self._job_state(job))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def import_job_restart_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(request, pk)
+        if not self.has_csv_import_permission(request):
+            raise PermissionDenied
+        if restart_job(job):
+            messages.success(request, _("The import was queued again."))
+        else:
+            messages.error(request, _("This job cannot be restarted: it is done or still running."))
+        return redirect(self._job_url(job))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import router, transaction
 from django.utils import timezone
@@ -19,6 +20,28 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 BATCH_SIZE = 1000
+# Objects are built, written and reported this many at a time: the model instances (and their
+# historical records) of one chunk are in memory at once, never the whole file's.
+CHUNK_SIZE = 5000
+
+# Called with the number of records written so far, after each chunk.
+Progress = Callable[[int], None]
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK_SIZE):
+        yield items[start : start + CHUNK_SIZE]
+
+
+def writes(plan: ImportPlan) -> int:
+    """How many records applying the plan writes (organisations and memberships, created or updated)."""
+    return (
+        len(plan.organisations_to_create)
+        + len(plan.organisations_to_update)
+        + len(plan.memberships_to_create)
+        + len(plan.memberships_to_update)
+    )
 
 
 class StalePlanError(Exception):
@@ -29,12 +52,24 @@ class StalePlanError(Exception):
         self.errors = errors
 
 
-def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict[str, int]:
+def apply_import(
+    plan: ImportPlan, user: AbstractBaseUser | None = None, progress: Progress | None = None
+) -> dict[str, int]:
     """Write a valid plan in one transaction with bulk queries; recorded in the history as the user's.
 
     Return the plan's counts. Raise StalePlanError, writing nothing, when a
-    membership to create would now close a loop in the network.
+    membership to create would now close a loop in the network. `progress` is
+    called with the records written so far after each chunk, inside the
+    transaction: what it reports elsewhere must go through a connection of its own.
     """
+    written = 0
+
+    def wrote(count: int) -> None:
+        nonlocal written
+        written += count
+        if progress is not None:
+            progress(written)
+
     if plan.errors:
         raise ValueError("An import plan with errors cannot be applied.")
     database = router.db_for_write(Organisation)
@@ -50,21 +85,22 @@ def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict
         for batch in batched(needed - set(plan.organisations_to_create), database):
             ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
         _refuse_cycles(plan, ids, database)
-        created = bulk_create_with_history(
-            [Organisation(**values) for values in plan.organisations_to_create.values()],
-            Organisation,
-            batch_size=BATCH_SIZE,
-            default_user=user,
-        )
-        # bulk_create_with_history hands the objects back with their ids on every database.
-        ids.update({organisation.slug: organisation.pk for organisation in created})
-        _update(Organisation, plan.organisations_to_update, user, database)
-        memberships = [
-            Membership(member_id=ids[new.member], federation_id=ids[new.federation], **new.values)
-            for new in plan.memberships_to_create
-        ]
-        bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
-        _update(Membership, plan.memberships_to_update, user, database)
+        for values in _chunks(list(plan.organisations_to_create.values())):
+            created = bulk_create_with_history(
+                [Organisation(**v) for v in values], Organisation, batch_size=BATCH_SIZE, default_user=user
+            )
+            # bulk_create_with_history hands the objects back with their ids on every database.
+            ids.update({organisation.slug: organisation.pk for organisation in created})
+            wrote(len(created))
+        _update(Organisation, plan.organisations_to_update, user, database, wrote)
+        for news in _chunks(plan.memberships_to_create):
+            memberships = [
+                Membership(member_id=ids[new.member], federation_id=ids[new.federation], **new.values)
+                for new in news
+            ]
+            bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
+            wrote(len(memberships))
+        _update(Membership, plan.memberships_to_update, user, database, wrote)
         # Bulk writes send no save signals: tell the figures cache the register changed.
         register_changed()
     return plan.counts()
@@ -111,22 +147,26 @@ def _refuse_cycles(plan: ImportPlan, ids: dict[str, int], database: str) -> None
 
 
 def _update(
-    model: type[TimeStamped], changes: dict[int, dict[str, Any]], user: AbstractBaseUser | None, database: str
+    model: type[TimeStamped],
+    changes: dict[int, dict[str, Any]],
+    user: AbstractBaseUser | None,
+    database: str,
+    wrote: Progress,
 ) -> None:
     """Write the changed fields of these rows (pk -> changed values), stamped as updated now."""
-    if not changes:
-        return
-    objects: dict[Any, TimeStamped] = {}
-    for batch in batched(changes, database):
-        objects.update(model._default_manager.using(database).in_bulk(batch))
     now = timezone.now()
-    fields = {"updated_at"}
-    for pk, changed in changes.items():
-        obj = objects[pk]
-        for name, value in changed.items():
-            setattr(obj, name, value)
-        obj.updated_at = now
-        fields |= set(changed)
-    bulk_update_with_history(
-        list(objects.values()), model, sorted(fields), batch_size=BATCH_SIZE, default_user=user
-    )
+    for pks in _chunks(list(changes)):
+        objects: dict[Any, TimeStamped] = {}
+        for batch in batched(pks, database):
+            objects.update(model._default_manager.using(database).in_bulk(batch))
+        fields = {"updated_at"}
+        for pk in pks:
+            obj = objects[pk]
+            for name, value in changes[pk].items():
+                setattr(obj, name, value)
+            obj.updated_at = now
+            fields |= set(changes[pk])
+        bulk_update_with_history(
+            list(objects.values()), model, sorted(fields), batch_size=BATCH_SIZE, default_user=user
+        )
+        wrote(len(objects))

@@ -140,8 +140,12 @@ class ImportPlan:
         }
 
 
-def plan_import(data: bytes) -> ImportPlan:
-    """Read and check a whole file (bytes) against the register; write nothing."""
+def plan_import(data: bytes, options: dict[str, Any] | None = None) -> ImportPlan:
+    """Read and check a whole file (bytes) against the register; write nothing.
+
+    `options` are the choices made when the file was previewed (a JSON-serialisable
+    dict, stored with an import job); none is read yet.
+    """
     parsed = read_file(data)
     plan = ImportPlan(errors=parsed.errors)
     if not parsed.readable:

@@ -49,7 +49,7 @@ def take_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0015_departures_at_the_end_of_a_period_with_their_own_source"),
+        ("members", "0017_import_jobs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
