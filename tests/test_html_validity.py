@@ -36,6 +36,11 @@ PAGES = [
     ("statistics", "/{lang}/statistics/", 200),
     ("statistics-bad-date", "/{lang}/statistics/?as_of=2017-13-45", 400),
     ("statistics-one-federation", "/{lang}/statistics/?as_of=2017-06-21&federation=cecop", 200),
+    ("news", "/{lang}/news/", 200),
+    ("news-answer", "/{lang}/news/?federation=cicopa&year=2017&half=1", 200),
+    ("news-bad-choice", "/{lang}/news/?half=1", 400),
+    ("about", "/{lang}/about/", 200),
+    ("directory-missing-page", "/{lang}/organisations/?page=99", 404),
     ("not-found", "/{lang}/organisations/no-such-organisation/", 404),
     ("admin-login", "/" + settings.ADMIN_PATH + "login/", 200),
 ]

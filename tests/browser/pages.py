@@ -1,7 +1,7 @@
 """Every public page type the browser tests visit, in one place.
 
 Each entry: the page's address (built in the language the test asks for) and the
-HTTP status it answers. A new page type (news, about) is one line here, and every
+HTTP status it answers. A new page type is one line here, and every
 matrix in tests/browser/ then checks it at both widths and in the three languages.
 """
 
@@ -37,6 +37,9 @@ PAGE_TYPES = {
         lambda: reverse("members:organisation-detail", kwargs={"slug": LONG_NAME_SLUG})
     ),
     "statistics": PageType(lambda: reverse("members:statistics")),
+    "news": PageType(lambda: reverse("members:news")),
+    "news-answer": PageType(lambda: reverse("members:news") + "?federation=cicopa&year=2017&half=1"),
+    "about": PageType(lambda: reverse("members:about")),
     "not-found": PageType(lambda: reverse("members:home") + "no-such-page/", 404),
     "bad-request": PageType(lambda: reverse("members:organisation-list") + "?q=%00", 400),
 }
