@@ -527,7 +527,7 @@ def admission_breaches(as_of: date | None = None, federation: Organisation | Non
 
 @dataclass(frozen=True)
 class HeldMembership:
-    """A membership as the caller holds it in memory (one an import would create, say); `origin` is the caller's."""
+    """A membership held in memory (one an import would create, say); `origin` is the caller's."""
 
     member: Any  # an organisation's id, or any key the caller gives an organisation not yet saved
     federation: Any
@@ -542,7 +542,9 @@ def rules_of(federations: Iterable[Any], database: str = "default") -> list[Admi
     ids = {f for f in federations if isinstance(f, int)}
     if not ids:
         return []
-    return list(AdmissionRule.objects.using(database).filter(federation_id__in=ids).select_related("requires"))
+    return list(
+        AdmissionRule.objects.using(database).filter(federation_id__in=ids).select_related("requires")
+    )
 
 
 def breaches_among(
@@ -577,7 +579,10 @@ def breaches_among(
         for rule in rules:
             if rule.federation_id != membership.federation:
                 continue
-            if rule.region_id is not None and regions.get(countries.get(membership.member, "")) != rule.region_id:
+            if (
+                rule.region_id is not None
+                and regions.get(countries.get(membership.member, "")) != rule.region_id
+            ):
                 continue
             if (membership.member, rule.requires_id) not in held:
                 breaches.append((membership, rule))

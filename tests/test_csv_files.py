@@ -175,7 +175,8 @@ def test_a_workbook_the_import_cannot_read_is_told_to_be_saved_as_xlsx_or_csv(db
         None,
         "",
         "This looks like a workbook the import cannot read (an old Excel .xls file or an OpenDocument "
-        "sheet). Open it in your spreadsheet program, save it as .xlsx or as “CSV UTF-8” and import that file.",
+        "sheet). Open it in your spreadsheet program, save it as .xlsx or as “CSV UTF-8” and import that "
+        "file.",
     )
     assert only_error(data, "es")[2].startswith("Parece un libro")
 

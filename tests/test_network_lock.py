@@ -158,8 +158,8 @@ def test_the_admins_import_shows_the_cycle_when_the_register_changes_during_the_
     preview = client.post(url, {"file": upload})
     planned = admin_csv.plan_import
 
-    def plan_then_someone_else_writes(data):
-        plan = planned(data)
+    def plan_then_someone_else_writes(data, options=None):
+        plan = planned(data, options)
         MembershipFactory(member=trial, federation=cecop)
         return plan
 

@@ -62,7 +62,9 @@ def apply_import(plan: ImportPlan, user: AbstractBaseUser | None = None) -> dict
         _update(Organisation, plan.organisations_to_update, user, database)
         memberships = [
             Membership(
-                member_id=ids[new.member], federation_id=ids[new.federation], **_with_source(new.values, sources)
+                member_id=ids[new.member],
+                federation_id=ids[new.federation],
+                **_with_source(new.values, sources),
             )
             for new in plan.memberships_to_create
         ]

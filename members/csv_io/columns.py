@@ -176,7 +176,14 @@ KIND_WORDS = {
         "fédération",
         "federación",
     ),
-    Organisation.Kind.COOPERATIVE: ("coop", "co-op", "cooperative", "coopérative", "cooperativa", "enterprise"),
+    Organisation.Kind.COOPERATIVE: (
+        "coop",
+        "co-op",
+        "cooperative",
+        "coopérative",
+        "cooperativa",
+        "enterprise",
+    ),
     Organisation.Kind.BANK: ("bank", "banque", "banco", "banque coopérative", "banco cooperativo"),
     Organisation.Kind.SUPPORT: (
         "support",
@@ -478,7 +485,15 @@ COLUMNS = (
         _safe("country"),
         _country,
         label=gettext_lazy("Country"),
-        synonyms=("country of headquarters", "headquarters", "pays", "pays du siège", "país", "pais", "nation"),
+        synonyms=(
+            "country of headquarters",
+            "headquarters",
+            "pays",
+            "pays du siège",
+            "país",
+            "pais",
+            "nation",
+        ),
         example="Spain",
     ),
     Column(
@@ -529,7 +544,16 @@ COLUMNS = (
         _safe("website"),
         _url,
         label=gettext_lazy("Website"),
-        synonyms=("web site", "web", "site", "site web", "site internet", "sitio web", "página web", "homepage"),
+        synonyms=(
+            "web site",
+            "web",
+            "site",
+            "site web",
+            "site internet",
+            "sitio web",
+            "página web",
+            "homepage",
+        ),
         example="https://example.org/",
     ),
     Column(
@@ -713,13 +737,13 @@ DECLARATION_COLUMNS = [c for c in COLUMNS if c.model == DECLARATION]
 
 
 def header_key(text: str) -> str:
-    """A header or a value as matching compares it: folded, only its letters and digits ("Member since" → "membersince")."""
+    """A header or value as matched: folded, letters and digits only ("Member since" → "membersince")."""
     return "".join(c for c in fold(text) if c.isalnum())
 
 
 @cache
 def _header_table() -> dict[str, str]:
-    """Every accepted header's key → its column: the column's own name, its labels in each language, its synonyms."""
+    """Every accepted header's key → its column: its own name, its labels in each language, its synonyms."""
     table: dict[str, str] = {}
     for column in COLUMNS:
         names = [column.header, *column.synonyms]

@@ -25,7 +25,7 @@ from members.rules import YEAR_MAX, YEAR_MIN, fold
 # The precision of a departure known only "at the end of" a period. The
 # membership model's own names for them are to be used here once it has them;
 # until then the end's date is the period's last day with these names.
-END_OF_PERIOD = {
+END_OF_PERIOD: dict[str, str] = {
     DatePrecision.MONTH: "end_month",
     DatePrecision.HALF_YEAR: "end_half",
     DatePrecision.YEAR: "end_year",

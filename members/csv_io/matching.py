@@ -97,7 +97,7 @@ class Identities:
         return not country or not candidate or country == candidate
 
     def find(self, values: dict[str, Any]) -> str | list[str] | None:
-        """The slug of the organisation these values describe; a list of slugs if several could be; None if new."""
+        """The slug of the organisation these values describe; the slugs if several could be; None if new."""
         country = values.get("country")
         name = folded(values["name"])
         acronym = folded(values["acronym"]) if values.get("acronym") else ""
@@ -132,7 +132,7 @@ class Identities:
             self._taken.update(stored.filter(slug__in=batch).values_list("slug", flat=True))
 
     def new_slug(self, values: dict[str, Any]) -> str:
-        """A slug for a new organisation, from its acronym or name, that neither the register nor the file has."""
+        """A slug for a new organisation, from its acronym or name, that neither register nor file has."""
         base = make_slug(values.get("acronym") or "") or make_slug(values["name"])
         if not base:
             return ""
@@ -177,7 +177,7 @@ class Identities:
 
 
 class SourceBook:
-    """The sources rows cite: found in the register by address (or by title when there is none), or to create."""
+    """The sources rows cite: found in the register by address (or else by title), or to create."""
 
     def __init__(self, database: str, today: datetime.date) -> None:
         self.database = database
@@ -205,17 +205,22 @@ class SourceBook:
             for pk, url, published in stored.filter(url__in=batch).values_list("pk", "url", "published_on"):
                 self.found.setdefault(url, {"id": pk, "published_on": published})
         for batch in batched(sorted(titles), self.database):
-            for pk, title, published in stored.filter(title__in=batch).values_list("pk", "title", "published_on"):
+            for pk, title, published in stored.filter(title__in=batch).values_list(
+                "pk", "title", "published_on"
+            ):
                 self.found.setdefault("title:" + title, {"id": pk, "published_on": published})
         for row in rows:
             key = self._key(row.values)
             if key is not None and key not in self.found and key not in self.to_create:
                 url = row.values.get("source_url") or ""
                 title = row.values.get("source_title") or url
-                self.to_create[key] = {"title": title[: Source._meta.get_field("title").max_length], "url": url}
+                self.to_create[key] = {
+                    "title": title[: Source._meta.get_field("title").max_length],
+                    "url": url,
+                }
 
     def key_of(self, values: dict[str, Any]) -> int | str | None:
-        """The source a row cites: a stored source's id, or the key of one to create; None if it cites none."""
+        """The source a row cites: a stored source's id, or the key of one to create; None if none."""
         key = self._key(values)
         if key is None:
             return None
@@ -224,7 +229,7 @@ class SourceBook:
         return key
 
     def attested_on(self, values: dict[str, Any]) -> datetime.date | None:
-        """The day a row's source attests its membership: the source's date, or today; None without a source."""
+        """The day a row's source attests its membership: the source's date, or today; None without one."""
         key = self._key(values)
         if key is None:
             return None

@@ -119,14 +119,17 @@ def file_format(data: bytes) -> str:
 Cell = str | datetime.date
 
 
-def read_file(data: bytes, options: ImportOptions | None = None) -> ParsedFile:
-    """Read a whole file (bytes): its rows with their cells parsed, and every error of the file or a cell."""
+def read_file(data: bytes, options: ImportOptions | None = None, header_only: bool = False) -> ParsedFile:
+    """Read a whole file (bytes): its rows with their cells parsed, and every error of the file or a cell.
+
+    With `header_only`, only the header is read (and the rows above it): what the mapping step needs.
+    """
     options = options or {}
     if len(data) > max_import_bytes():
         return ParsedFile(errors=[too_large_error(len(data))], readable=False)
     if is_workbook(data):
         try:
-            return _read_table(workbook_rows(data), options, pad=True)
+            return _read_table(workbook_rows(data), options, pad=True, header_only=header_only)
         except UnreadableFile as problem:
             return ParsedFile(errors=[problem.error], readable=False)
     try:
@@ -141,13 +144,15 @@ def read_file(data: bytes, options: ImportOptions | None = None) -> ParsedFile:
 
     header: list[str] = []  # filled in as soon as the header is read, for a later record's error
     try:
-        parsed = _read_table(numbered(), options, seen_header=header)
+        parsed = _read_table(numbered(), options, seen_header=header, header_only=header_only)
     except csv.Error:
         return ParsedFile(errors=[broken_record_error(records, header)], readable=False)
     if records.row and records.row <= parsed.header_row:
         unclosed = unclosed_quote_error(records, [])
         if unclosed:  # the whole file was read as the header
             return ParsedFile(errors=[unclosed], readable=False)
+    if header_only:
+        return parsed
     unclosed = unclosed_quote_error(records, parsed.headers) if records.row > parsed.header_row else None
     if unclosed:
         # The other errors of that row come from everything it swallowed.
@@ -171,6 +176,7 @@ def _read_table(
     options: ImportOptions,
     pad: bool = False,
     seen_header: list[str] | None = None,
+    header_only: bool = False,
 ) -> _Table:
     mapping = dict(options.get("mapping") or {})
     top: list[tuple[int, list[Cell]]] = []
@@ -205,10 +211,12 @@ def _read_table(
     parsed.headers = header
     if seen_header is not None:
         seen_header[:] = header
-    if broken is not None:
+    if broken is not None and not header_only:
         raise broken
     columns = _header(parsed, header, mapping)
     _defaults(parsed, options.get("defaults") or {})
+    if header_only:
+        return parsed
     _required(parsed)
     rest = (item for item in top if item[0] > number)
     parsed.rows = _parse_rows(_chain(rest, numbered), header, columns, parsed, pad)
@@ -306,7 +314,9 @@ def _parse_rows(
     """Parse every row; a workbook's short rows (`pad`) are its trailing empty cells, a CSV's are refused."""
     rows = []
     specs = [
-        None if name is None else (name, BY_HEADER[name].parse, BY_HEADER[name].cell, BY_HEADER[name].required)
+        None
+        if name is None
+        else (name, BY_HEADER[name].parse, BY_HEADER[name].cell, BY_HEADER[name].required)
         for name in columns
     ]
     errors = parsed.errors
@@ -347,7 +357,11 @@ def _parse_rows(
                     errors.append(RowError(number, header_name, _("This cell is required.")))
                 continue
             if isinstance(value, datetime.date) and kind != DATE:
-                value = value.isoformat() if not isinstance(value, datetime.datetime) else value.date().isoformat()
+                value = (
+                    value.isoformat()
+                    if not isinstance(value, datetime.datetime)
+                    else value.date().isoformat()
+                )
             if isinstance(value, str) and kind == TEXT and value[0] == "'":
                 value = unneutralise(value)
             try:

@@ -196,7 +196,9 @@ def _changes(columns: Iterable[Column], old: dict[str, Any] | None, new: dict[st
     if old is None:
         return [Change(c.header, "", _display(new.get(c.field))) for c in columns if new.get(c.field)]
     return [
-        Change(c.header, _display(old[c.field]), _display(new[c.field])) for c in columns if c.field in new
+        Change(c.header, _display(old.get(c.field)), _display(new[c.field]))
+        for c in columns
+        if c.field in new
     ]
 
 
@@ -246,7 +248,14 @@ class _Planner:
     # Which organisation each row describes
 
     def _resolve_organisations(self) -> None:
-        generated: list[Row] = []
+        # Which slugs a new organisation might take, loaded at once for every row without one.
+        self.identities.reserve_slugs(
+            [
+                row
+                for row in self.rows
+                if row.values.get("name") is not None and row.values.get("slug") is None
+            ]
+        )
         for row in self.rows:
             values = row.values
             if values.get("name") is None:
@@ -260,22 +269,22 @@ class _Planner:
                 self.error(
                     row,
                     "name",
-                    _("More than one organisation in the register has this name: %(slugs)s. Give the slug of the one meant.")
+                    _(
+                        "More than one organisation in the register has this name: %(slugs)s. Give the "
+                        "slug of the one meant."
+                    )
                     % {"slugs": ", ".join(found)},
                 )
-                continue
-            if found is not None:
+            elif found is not None:
                 values["slug"] = found
-                continue
-            generated.append(row)
-        self.identities.reserve_slugs(generated)
-        for row in generated:
-            slug = self.identities.new_slug(row.values)
-            if not slug:
-                self.error(row, "name", _("No address (slug) can be made from this name; give one in a Slug column."))
-                continue
-            row.values["slug"] = slug
-            self._warn_of_look_alikes(row, slug)
+            else:
+                slug = self.identities.new_slug(values)
+                if not slug:
+                    message = _("No address (slug) can be made from this name; give one in a Slug column.")
+                    self.error(row, "name", message)
+                    continue
+                values["slug"] = slug
+                self._warn_of_look_alikes(row, slug)
 
     def _warn_of_look_alikes(self, row: Row, slug: str) -> None:
         if slug in self.existing:
@@ -301,7 +310,10 @@ class _Planner:
                 self.error(
                     row,
                     "federation",
-                    _("“%(value)s” may be any of these organisations: %(slugs)s. Give the slug of the one meant.")
+                    _(
+                        "“%(value)s” may be any of these organisations: %(slugs)s. Give the slug of the one "
+                        "meant."
+                    )
                     % {"value": text, "slugs": ", ".join(found)},
                 )
             elif found is None:
@@ -321,16 +333,20 @@ class _Planner:
 
     def _check_membership_cells(self) -> None:
         attested = 0
+        refused = {(error.row, error.column) for error in self.plan.errors}
         for row in self.rows:
             values = row.values
             if values.get("federation") is None:
                 for column in MEMBERSHIP_COLUMNS[1:]:
-                    if values.get(column.header) is not None and column.header not in ("source_url", "source_title"):
+                    if values.get(column.header) is not None and column.header not in (
+                        "source_url",
+                        "source_title",
+                    ):
                         self.error(
                             row, column.header, _("A membership cell is filled in but “federation” is empty.")
                         )
                 continue
-            if values.get("joined_on") is None:
+            if values.get("joined_on") is None and (row.number, "joined_on") not in refused:
                 day = self.sources.attested_on(values)
                 if day is None:
                     self.error(
@@ -358,7 +374,8 @@ class _Planner:
                     "%(count)d membership has no start date: it is recorded as attested by its source "
                     "(“member by” the source's date, or today's when the source has none), never as a join.",
                     "%(count)d memberships have no start date: they are recorded as attested by their "
-                    "source (“member by” the source's date, or today's when the source has none), never as joins.",
+                    "source (“member by” the source's date, or today's when the source has none), never as "
+                    "joins.",
                     attested,
                 )
                 % {"count": attested},
@@ -510,7 +527,9 @@ class _Planner:
             "joined_precision": joined_precision,
             # A file without a "left" column leaves a stored departure as it is.
             "left_on": left if old is None or "left_on" in self.present else old["left_on"],
-            "left_precision": left_precision if old is None or "left_on" in self.present else old["left_precision"],
+            "left_precision": left_precision
+            if old is None or "left_on" in self.present
+            else old["left_precision"],
         }
         source = self.sources.key_of(values)
         if source is not None:
@@ -587,13 +606,13 @@ class _Planner:
                 changed = self.plan.organisations_to_update.get(stored["id"], {})
                 countries[stored["id"]] = changed.get("country", stored["country"])
         before = [
-            HeldMembership(v["member_id"], v["federation_id"], v["category"], v["joined_on"], v["left_on"], v["id"])
+            HeldMembership(
+                v["member_id"], v["federation_id"], v["category"], v["joined_on"], v["left_on"], v["id"]
+            )
             for v in self.stored_memberships.values()
         ]
         replaced = {p.pk for p in periods if p.pk is not None}
-        categories = {
-            id(row): row.values.get("category") for row in rows
-        }
+        categories = {id(row): row.values.get("category") for row in rows}
         after = [m for m in before if m.origin not in replaced]
         for period in periods:
             row = _row_of(period)
@@ -601,11 +620,17 @@ class _Planner:
             if period.pk is not None:
                 stored_category = next(m.category for m in before if m.origin == period.pk)
             category = categories.get(id(row)) or stored_category or Membership.Category.FULL
-            after.append(HeldMembership(period.member, period.federation, category, period.joined_on, period.left_on, row))
+            after.append(
+                HeldMembership(
+                    period.member, period.federation, category, period.joined_on, period.left_on, row
+                )
+            )
         rules = rules_of({p.federation for p in periods}, self.database)
         if not rules:
             return
-        existing = {(m.member, r.pk) for m, r in breaches_among(before, countries, self.today, rules, self.database)}
+        existing = {
+            (m.member, r.pk) for m, r in breaches_among(before, countries, self.today, rules, self.database)
+        }
         for membership, rule in breaches_among(after, countries, self.today, rules, self.database):
             if (membership.member, rule.pk) in existing or not isinstance(membership.origin, Row):
                 continue

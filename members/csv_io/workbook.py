@@ -50,7 +50,7 @@ def _cell(value: object) -> str | datetime.date:
 
 
 def workbook_rows(data: bytes) -> Iterator[tuple[int, list[str | datetime.date]]]:
-    """The first sheet's rows, numbered as the spreadsheet numbers them; raise UnreadableFile if it cannot be read."""
+    """The first sheet's rows, numbered as a spreadsheet numbers them; UnreadableFile if it cannot be read."""
     # Imported here: only an XLSX upload pays for loading openpyxl.
     import openpyxl
 
