@@ -467,3 +467,12 @@ def test_an_organisation_of_the_register_matched_by_name_keeps_its_kind(db):
     assert plan.errors == []
     assert plan.organisations_to_update == {stored.pk: {"city": "Lyon"}}
     assert Organisation.objects.get(pk=stored.pk).kind == "bank"
+
+
+def test_a_new_organisation_with_a_near_identical_name_is_a_warning(db):
+    OrganisationFactory(slug="coop-a-fr", name="Co-op A.", country="FR")
+    plan = csv_io.plan_import(sheet(["Organisation", "Kind", "Country"], ["COOP A", "bank", "Spain"]))
+    assert plan.errors == []
+    assert list(plan.organisations_to_create) == ["coop-a"]
+    [warning] = plan.warnings
+    assert "coop-a-fr" in warning.message

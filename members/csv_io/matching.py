@@ -20,19 +20,32 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Replace
 
 from members.batches import batched
-from members.csv_io.columns import ORGANISATION_COLUMNS, folded, header_key, make_slug
+from members.csv_io.columns import ORGANISATION_COLUMNS, folded, make_slug
 from members.models import Organisation, Source
 from members.rules import Folded
 
 # How many numbered slugs ("coop-2" … ) are tried for a name whose slug is taken.
 SLUG_SUFFIXES = 20
+# What a near-identical name may differ by: these characters, once folded ("Co-op A." ~ "coop a").
+SQUASHED = (" ", "-", ".", ",", "'", "’", "&", "(", ")", "/", "_")
 
 
 def _squashed(name: str) -> str:
-    return header_key(name)
+    text = folded(name)
+    for character in SQUASHED:
+        text = text.replace(character, "")
+    return text
+
+
+def _squashed_sql(field: str) -> Func:
+    expression: Func = Folded(field)
+    for character in SQUASHED:
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
 
 
 class Identities:
@@ -52,7 +65,7 @@ class Identities:
 
     def load(self, rows: list[Any]) -> None:
         """Load the register's organisations the rows may name (by slug, name or acronym), in batches."""
-        slugs, names = set(), set()
+        slugs, names, squashed = set(), set(), set()
         for row in rows:
             values = row.values
             if values.get("slug"):
@@ -60,14 +73,22 @@ class Identities:
             for key in ("name", "acronym", "federation"):
                 if values.get(key):
                     names.add(folded(values[key]))
+            if values.get("name"):
+                squashed.add(_squashed(values["name"]))
             if values.get("federation"):
                 slugs.add(values["federation"])
         fields = ["id", *(c.field for c in ORGANISATION_COLUMNS)]
         stored = Organisation.objects.using(self.database).annotate(
-            folded_name=Folded("name"), folded_acronym=Folded("acronym")
+            folded_name=Folded("name"), folded_acronym=Folded("acronym"), squashed_name=_squashed_sql("name")
         )
-        for batch in batched(sorted(slugs | names), self.database, per_item=3):
-            query = Q(slug__in=batch) | Q(folded_name__in=batch) | Q(folded_acronym__in=batch)
+        keys = sorted(slugs | names | squashed)
+        for batch in batched(keys, self.database, per_item=4):
+            query = (
+                Q(slug__in=batch)
+                | Q(folded_name__in=batch)
+                | Q(folded_acronym__in=batch)
+                | Q(squashed_name__in=batch)
+            )
             for values in stored.filter(query).values(*fields):
                 self._add(values)
 
