@@ -290,14 +290,27 @@ def test_an_xlsx_workbook_keeps_its_date_cells_as_days_and_its_numbers_as_years(
     data = workbook(
         ["Organisation", "Kind", "Federation", "Member since", "Left on"],
         ["A", "bank", "CICOPA", datetime.datetime(2017, 6, 21), None],
-        ["B", "bank", "CICOPA", 2015, "end of 2022"],
+        ["B", "bank", "CICOPA", 2015, datetime.datetime(2022, 12, 31)],
     )
     plan = csv_io.plan_import(data)
     assert plan.errors == []
     values = {m.member: m.values for m in plan.memberships_to_create}
     assert (values["a"]["joined_on"], values["a"]["joined_precision"]) == (D(2017, 6, 21), "day")
     assert (values["b"]["joined_on"], values["b"]["joined_precision"]) == (D(2015, 1, 1), "year")
-    assert values["b"]["left_on"] == D(2022, 12, 31)
+    assert (values["b"]["left_on"], values["b"]["left_precision"]) == (D(2022, 12, 31), "day")
+
+
+def test_a_departure_at_the_end_of_a_period_is_refused_until_the_register_records_such_precision(db):
+    # parse_end() reads it; the membership has no "end of" precision yet, and moving it to another
+    # day would change what is counted, so the row is refused with what to write instead.
+    FederationFactory(slug="cicopa", acronym="CICOPA")
+    data = sheet(
+        ["Organisation", "Kind", "Federation", "Member since", "Left on"],
+        ["B", "bank", "CICOPA", "2015", "fin 2022"],
+    )
+    [error] = csv_io.plan_import(data).errors
+    assert (error.row, error.column) == (2, "left_on")
+    assert "cannot be recorded yet" in error.message
 
 
 def test_a_formula_in_a_workbook_gives_its_saved_value_never_runs(db):

@@ -280,8 +280,18 @@ def _date(value: str) -> tuple[datetime.date, str]:
 
 
 def _end(value: str) -> tuple[datetime.date, str]:
-    """A departure as written, with its precision, "end of 2022" included."""
-    return parse_end(value)
+    """A departure as written, with its precision, "end of 2022" included once the register records it."""
+    day, precision = parse_end(value)
+    if precision not in DatePrecision.values:
+        # Read, but the membership has no precision for it yet: refused rather than moved to another day.
+        raise ValueError(
+            _(
+                "“%(value)s”: a departure known only at the end of a period cannot be recorded yet; "
+                "give the day it took effect."
+            )
+            % {"value": value}
+        )
+    return day, precision
 
 
 def _whole(value: str) -> int:

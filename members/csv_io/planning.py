@@ -62,6 +62,12 @@ class Change:
     old: str
     new: str
 
+    @property
+    def label(self) -> str:
+        """The column's name for people, in the active language."""
+        column = BY_HEADER.get(self.column)
+        return str(column.label) if column is not None and column.label else self.column
+
 
 class NewMembership(NamedTuple):
     """A membership the import would create: its ends by slug, its fields, and the file's row it is on."""
