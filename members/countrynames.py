@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 from django.utils import translation
@@ -131,7 +131,7 @@ def _index() -> dict[str, frozenset[str]]:
             if inverted:
                 names.setdefault(key(inverted), set()).add(code)
 
-    valid = {code for code, _name in countries}
+    valid = _iso_codes()
     for country in pycountry.countries:
         code = country.alpha_2
         if code not in valid:
@@ -169,9 +169,14 @@ class Place:
     subdivision: str = ""
 
 
+@cache
+def _iso_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
 def _codes(text: str) -> frozenset[str]:
     text = text.strip()
-    if len(text) == 2 and text.isalpha() and text.upper() in dict(countries):
+    if len(text) == 2 and text.isalpha() and text.upper() in _iso_codes():
         return frozenset({text.upper()})
     return _index().get(key(text), frozenset()) if key(text) else frozenset()
 
@@ -186,6 +191,7 @@ def _ambiguous(text: str, codes: frozenset[str]) -> AmbiguousCountry:
     )
 
 
+@lru_cache(maxsize=4096)  # a sheet names the same countries again and again
 def find_country(text: str) -> Place:
     """Return the country (and subdivision) a cell names; raise UnknownCountry or AmbiguousCountry."""
     text = " ".join(text.split())

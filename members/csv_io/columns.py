@@ -14,7 +14,7 @@ import datetime
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -262,11 +262,14 @@ _federation = _text_of("name")
 
 
 _website_text = _text_of("website")
+# One validator: each instance compiles its own expression, which costs more than the check.
+_validate_url = URLValidator()
 
 
+@lru_cache(maxsize=4096)  # sources repeat from row to row, and the validator's expression is slow
 def _url(value: str) -> str:
     try:
-        URLValidator()(value)
+        _validate_url(value)
     except ValidationError as error:
         raise ValueError(
             _("“%(value)s” is not a web address (it should start with https://).") % {"value": value}

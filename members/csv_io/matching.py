@@ -142,15 +142,26 @@ class Identities:
         return None
 
     def reserve_slugs(self, rows: list[Any]) -> None:
-        """Load which of the slugs that new rows would take are already the register's (batched)."""
-        wanted = set()
+        """Load which of the slugs that new rows would take are already the register's (batched).
+
+        First the slugs of their acronyms and names; then, for those taken, the numbered ones.
+        """
+        wanted: set[str] = set()
         for row in rows:
-            base = make_slug(row.values.get("acronym") or row.values["name"])
-            if base:
-                wanted |= {base, *(f"{base}-{n}" for n in range(2, SLUG_SUFFIXES + 2))}
+            wanted |= {make_slug(row.values.get("acronym") or ""), make_slug(row.values["name"])}
+        wanted.discard("")
+        taken = self._stored_slugs(wanted - self._taken)
+        bases = taken | (wanted & self._taken)
+        numbered = {f"{base}-{n}" for base in bases for n in range(2, SLUG_SUFFIXES + 2)}
+        self._stored_slugs(numbered - self._taken)
+
+    def _stored_slugs(self, slugs: set[str]) -> set[str]:
         stored = Organisation.objects.using(self.database)
-        for batch in batched(sorted(wanted - self._taken), self.database):
-            self._taken.update(stored.filter(slug__in=batch).values_list("slug", flat=True))
+        found: set[str] = set()
+        for batch in batched(sorted(slugs), self.database):
+            found.update(stored.filter(slug__in=batch).values_list("slug", flat=True))
+        self._taken |= found
+        return found
 
     def new_slug(self, values: dict[str, Any]) -> str:
         """A slug for a new organisation, from its acronym or name, that neither register nor file has."""

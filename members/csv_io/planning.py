@@ -511,8 +511,13 @@ class _Planner:
         self, member: Node, federation: Node, stored: StoredMemberships
     ) -> dict[str, Any] | None:
         """The stored membership a row without a start date stands for: the latest of the pair, if any."""
-        same = [v for (m, f, _j), v in stored.items() if m == member and f == federation]
-        return max(same, key=lambda v: v["joined_on"]) if same else None
+        if not hasattr(self, "_by_pair"):
+            self._by_pair: dict[tuple[Node, Node], dict[str, Any]] = {}
+            for (m, f, _joined), values in stored.items():
+                latest = self._by_pair.get((m, f))
+                if latest is None or values["joined_on"] > latest["joined_on"]:
+                    self._by_pair[(m, f)] = values
+        return self._by_pair.get((member, federation))
 
     def _plan_membership(self, row: Row, planned_row: PlannedRow, stored: StoredMemberships) -> Period | None:
         """Plan the row's membership; return its period, or None if its dates are refused."""
@@ -618,14 +623,13 @@ class _Planner:
             for v in self.stored_memberships.values()
         ]
         replaced = {p.pk for p in periods if p.pk is not None}
-        categories = {id(row): row.values.get("category") for row in rows}
+        stored_categories = {m.origin: m.category for m in before}
         after = [m for m in before if m.origin not in replaced]
         for period in periods:
             row = _row_of(period)
-            stored_category = None
-            if period.pk is not None:
-                stored_category = next(m.category for m in before if m.origin == period.pk)
-            category = categories.get(id(row)) or stored_category or Membership.Category.FULL
+            category = (
+                row.values.get("category") or stored_categories.get(period.pk) or Membership.Category.FULL
+            )
             after.append(
                 HeldMembership(
                     period.member, period.federation, category, period.joined_on, period.left_on, row
