@@ -922,3 +922,34 @@ class ImportJob(models.Model):
         silent = (now or timezone.now()) - self.updated_at
         limit = datetime.timedelta(seconds=settings.MEMBERS_IMPORT_JOB_STALL_SECONDS)
         return self.is_active and silent > limit
+
+
+class ImportMapping(models.Model):
+    """What a member of staff chose in the import's mapping step, remembered for their next file.
+
+    Kept in the database, per user and keyed by the file's set of headers, because a session
+    ends at sign-out and the same spreadsheet comes back months later.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="import_mappings",
+        verbose_name=_("user"),
+    )
+    headers = models.CharField(
+        _("headers"), max_length=64, help_text=_("The SHA-256 of the file's headers, folded and sorted.")
+    )
+    options = models.JSONField(_("choices"), default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("remembered import mapping")
+        verbose_name_plural = _("remembered import mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "headers"], name="members_importmapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()}: {self.headers[:12]}"

@@ -36,7 +36,7 @@ from members.models import (
     Region,
 )
 from members.network import figures_sql, nearest_sql, reading_connection
-from members.rules import fold
+from members.rules import fold, is_current
 
 COUNTING_RULE = _(
     "Members are the organisations directly affiliated on the date; a regional organisation is not one "
@@ -524,3 +524,67 @@ def shown_name_key(organisation: Organisation) -> tuple[str, str]:
 def natural_key(name: str) -> str:
     """Return the name folded, its numbers padded so that they sort by value."""
     return re.sub(r"\d+", lambda number: number.group().zfill(12), fold(name))
+
+
+@dataclass(frozen=True)
+class HeldMembership:
+    """A membership held in memory (one an import would create, say); `origin` is the caller's."""
+
+    member: Any  # an organisation's id, or any key the caller gives an organisation not yet saved
+    federation: Any
+    category: str
+    joined_on: date
+    left_on: date | None
+    origin: Any = None
+
+
+def rules_of(federations: Iterable[Any], database: str = "default") -> list[AdmissionRule]:
+    """The admission rules of these federations (ids; other keys are left out), in one query."""
+    ids = {f for f in federations if isinstance(f, int)}
+    if not ids:
+        return []
+    return list(
+        AdmissionRule.objects.using(database).filter(federation_id__in=ids).select_related("requires")
+    )
+
+
+def breaches_among(
+    memberships: Collection[HeldMembership],
+    countries: dict[Any, str],
+    day: date,
+    rules: list[AdmissionRule],
+    database: str = "default",
+) -> list[tuple[HeldMembership, AdmissionRule]]:
+    """The same rule as admission_breaches(), for memberships held in memory and `rules` (rules_of()).
+
+    One query (the regions of the members' countries), none without rules.
+
+    Each (membership, rule) is a current counted membership, among these, of
+    a rule's federation, whose member (its headquarters' country in
+    `countries`) is in the rule's region when the rule names one, and which
+    holds no current membership, among these, of the federation the rule requires.
+    """
+    if not rules:
+        return []
+    regions = dict(
+        CountryRegion.objects.using(database)
+        .filter(country__in={c for c in countries.values() if c})
+        .values_list("country", "region_id")
+    )
+    current = [m for m in memberships if is_current(m.joined_on, m.left_on, day)]
+    held = {(m.member, m.federation) for m in current}
+    breaches = []
+    for membership in current:
+        if membership.category == Membership.Category.REGIONAL:
+            continue
+        for rule in rules:
+            if rule.federation_id != membership.federation:
+                continue
+            if (
+                rule.region_id is not None
+                and regions.get(countries.get(membership.member, "")) != rule.region_id
+            ):
+                continue
+            if (membership.member, rule.requires_id) not in held:
+                breaches.append((membership, rule))
+    return breaches

@@ -151,8 +151,8 @@ def test_utf32_with_a_byte_order_mark_is_not_taken_for_utf16(db, bom, encoding, 
     assert only_error(bom + HEADER.encode(encoding))[2].startswith(f"The file is in {name}.")
 
 
-def xlsx_bytes():
-    """The start of what a spreadsheet program saves as a workbook: a ZIP archive."""
+def damaged_xlsx_bytes():
+    """A ZIP archive that names a workbook part but holds no readable workbook."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
@@ -160,19 +160,27 @@ def xlsx_bytes():
     return out.getvalue()
 
 
+def test_a_damaged_workbook_is_told_to_be_saved_again(db):
+    row, column, message = only_error(damaged_xlsx_bytes())
+    assert (row, column) == (None, "")
+    assert message.startswith("This workbook cannot be read")
+    assert only_error(damaged_xlsx_bytes(), "fr")[2].startswith("Ce classeur ne peut pas être lu")
+
+
 @pytest.mark.parametrize(
     "data",
-    [xlsx_bytes(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)],
-    ids=["xlsx (a ZIP archive)", "xls (an OLE2 file)"],
+    [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), b"PK\x03\x04" + bytes(64)],
+    ids=["xls (an OLE2 file)", "a ZIP archive that is no workbook (ODS, say)"],
 )
-def test_a_workbook_is_told_to_be_saved_as_csv(db, data):
+def test_a_workbook_the_import_cannot_read_is_told_to_be_saved_as_xlsx_or_csv(db, data):
     assert only_error(data) == (
         None,
         "",
-        "This looks like an Excel workbook, not a CSV file. Open it in your spreadsheet program, "
-        "save it as “CSV UTF-8” and import that file.",
+        "This looks like a workbook the import cannot read (an old Excel .xls file or an OpenDocument "
+        "sheet). Open it in your spreadsheet program, save it as .xlsx or as “CSV UTF-8” and import that "
+        "file.",
     )
-    assert only_error(data, "es")[2].startswith("Parece un libro de Excel")
+    assert only_error(data, "es")[2].startswith("Parece un libro")
 
 
 @pytest.mark.parametrize(

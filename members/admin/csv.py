@@ -1,14 +1,22 @@
-"""CSV import and export in the admin, as a mixin for OrganisationAdmin.
+"""CSV and XLSX import and export in the admin, as a mixin for OrganisationAdmin.
 
-Import is upload → preview → confirm. The preview writes nothing; the file
-waits in the session (compressed) between the two steps, so any application
-server can take the confirmation, and the confirmation names the file's hash
-so that a second preview in another tab cannot be confirmed by mistake.
+Import is upload → mapping (when the file has headers the tables of synonyms
+do not know, or lacks the kind) → preview → confirm. The mapping step lets
+the user say which column each unknown header is, or ignore it, and set
+defaults for missing columns; those choices (the "options", a JSON dict that
+plan_import() takes) are remembered per user and set of headers in the
+database (ImportMapping), because a session does not outlive signing out.
+The preview writes nothing; the file waits in the session (compressed) with
+its options between the steps, so any application server can take the next
+one, and each step names the file's hash so that a second upload in another
+tab cannot be confirmed by mistake. The file is checked again on
+confirmation, against the register as it is then.
 
-The confirmation only stores the file as an import job and enqueues it
-(members/csv_io/jobs.py): a worker checks it again against the register as it
-is then and applies it, all or nothing, however long it takes. The job's page
-shows its progress and its result; the import page lists the user's recent jobs.
+The confirmation only stores the file and its options as an import job and
+enqueues it (members/csv_io/jobs.py): a worker checks it again against the
+register as it is then and applies it, all or nothing, however long it takes.
+The job's page shows its progress and its result; the import page lists the
+user's recent jobs.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -46,21 +54,28 @@ from members.csv_io import (
     plan_import,
     too_large_error,
 )
+from members.csv_io.columns import BY_HEADER, COLUMNS, header_key
 from members.csv_io.export import ExportOptions
 from members.csv_io.jobs import restart_job, start_job
-from members.models import ImportJob
+from members.csv_io.parsing import DEFAULTABLE, ImportOptions, file_format, read_file
+from members.csv_io.template_file import TEMPLATE_COLUMNS, template_csv, template_xlsx
+from members.models import ImportJob, ImportMapping, Membership, Organisation
 
 SESSION_KEY = "members_csv_import"
 # The preview shows this many rows with changes, and every error up to this many.
 PREVIEW_ROWS = 500
 # The import page lists this many of the user's latest jobs.
 RECENT_JOBS = 10
+IGNORE = ""
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label=gettext_lazy("CSV file"),
-        help_text=gettext_lazy("UTF-8, comma or semicolon separated, in the format the export writes."),
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy(
+            "XLSX (its first sheet), or CSV in UTF-8 separated by commas or semicolons; the export's "
+            "format too."
+        ),
     )
 
 
@@ -87,6 +102,63 @@ class ExportForm(forms.Form):
 
     def options(self) -> ExportOptions:
         return export_options(self.cleaned_data)
+
+
+def headers_key(headers: list[str]) -> str:
+    """The key a mapping is remembered by: the file's headers, folded and sorted, hashed."""
+    folded = sorted({header_key(header) for header in headers if header_key(header)})
+    return hashlib.sha256("\n".join(folded).encode()).hexdigest()
+
+
+def _column_choices() -> list[tuple[str, str]]:
+    return [(IGNORE, _("— ignore this column —")), *((c.header, f"{c.label} ({c.header})") for c in COLUMNS)]
+
+
+class MappingForm(forms.Form):
+    """One choice per header the import does not know, and a default for each missing column."""
+
+    def __init__(self, unknown: list[str], missing: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unknown = unknown
+        self.missing = missing
+        for index, header in enumerate(unknown):
+            self.fields[f"map-{index}"] = forms.ChoiceField(
+                label=header, choices=_column_choices, required=False
+            )
+        for name in missing:
+            column = BY_HEADER[name]
+            label = _("%(column)s for every row") % {"column": column.label}
+            field: forms.Field
+            if name == "kind":
+                choices = [("", "—"), *Organisation.Kind.choices]
+                field = forms.ChoiceField(label=label, choices=choices, required=False)
+            elif name == "category":
+                choices = [("", "—"), *Membership.Category.choices]
+                field = forms.ChoiceField(label=label, choices=choices, required=False)
+            else:
+                field = forms.CharField(label=label, required=False, max_length=500)
+            self.fields[f"default-{name}"] = field
+
+    def mapping_fields(self) -> list[forms.BoundField]:
+        return [self[f"map-{index}"] for index in range(len(self.unknown))]
+
+    def default_fields(self) -> list[forms.BoundField]:
+        return [self[f"default-{name}"] for name in self.missing]
+
+    def options(self, file_format: str) -> ImportOptions:
+        data = self.cleaned_data
+        return {
+            "format": file_format,
+            "mapping": {header: data[f"map-{index}"] for index, header in enumerate(self.unknown)},
+            "defaults": {name: data[f"default-{name}"] for name in self.missing if data[f"default-{name}"]},
+        }
+
+    @staticmethod
+    def initial_from(options: ImportOptions, unknown: list[str], missing: list[str]) -> dict[str, str]:
+        mapping, defaults = options.get("mapping") or {}, options.get("defaults") or {}
+        initial = {f"map-{i}": mapping.get(h, IGNORE) for i, h in enumerate(unknown)}
+        initial.update({f"default-{name}": defaults.get(name, "") for name in missing})
+        return initial
 
 
 class CsvImportExportMixin(ModelAdminBase):
@@ -116,6 +188,11 @@ class CsvImportExportMixin(ModelAdminBase):
                 "import-csv/jobs/<int:pk>/restart/",
                 self.admin_site.admin_view(require_POST(self.import_job_restart_view)),
                 name="{}_{}_import_job_restart".format(*info),
+            ),
+            path(
+                "import-template.<str:file_format>",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
             ),
             path(
                 "export-csv/",
@@ -222,31 +299,60 @@ class CsvImportExportMixin(ModelAdminBase):
             queryset, request, prefix="organisations", options=options, memberships=memberships
         )
 
+    def import_template_view(self, request: HttpRequest, file_format: str) -> HttpResponse:
+        """The import's template, with human headers and one example row."""
+        if not self.has_csv_import_permission(request):
+            raise PermissionDenied
+        if file_format == "xlsx":
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            response = HttpResponse(template_xlsx(), content_type=content_type)
+        elif file_format == "csv":
+            response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        else:
+            raise Http404
+        response["Content-Disposition"] = f'attachment; filename="register-import-template.{file_format}"'
+        return response
+
     def import_csv_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_csv_import_permission(request):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": _("Import organisations and memberships from CSV"),
+            "title": _("Import organisations and memberships"),
             "max_size": filesizeformat(max_import_bytes()),
             "preview_rows": PREVIEW_ROWS,
             "import_jobs": self._visible_jobs(request)[:RECENT_JOBS],
+            "columns": [BY_HEADER[name] for name in TEMPLATE_COLUMNS],
+            "info": (self.opts.app_label, self.opts.model_name),
         }
         form = UploadForm()
         if request.method == "POST" and "confirm" in request.POST:
             response = self._confirm(request, context)
             if response is not None:
                 return response
+        elif request.method == "POST" and "map" in request.POST:
+            self._map(request, context)
         elif request.method == "POST":
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
-                self._preview(request, form.cleaned_data["file"], context)
+                self._upload(request, form.cleaned_data["file"], context)
         context["form"] = form
         context["media"] = self.media + form.media
         return TemplateResponse(request, "admin/members/organisation/import_csv.html", context)
 
-    def _preview(self, request: HttpRequest, upload: UploadedFile, context: dict[str, Any]) -> None:
+    def _remembered(self, request: HttpRequest, headers: list[str]) -> ImportOptions:
+        """The user's choices for a file with these headers; else, header by header, their latest ones."""
+        mappings = ImportMapping.objects.filter(user_id=cast(int, request.user.pk))
+        exact = mappings.filter(headers=headers_key(headers)).first()
+        if exact is not None:
+            return cast(ImportOptions, exact.options)
+        merged: ImportOptions = {"mapping": {}, "defaults": {}}
+        for options in reversed(list(mappings.values_list("options", flat=True)[:20])):
+            merged["mapping"].update((options or {}).get("mapping") or {})
+        return merged
+
+    def _upload(self, request: HttpRequest, upload: UploadedFile, context: dict[str, Any]) -> None:
         request.session.pop(SESSION_KEY, None)
         size = upload.size or 0
         if size > max_import_bytes():
@@ -255,15 +361,70 @@ class CsvImportExportMixin(ModelAdminBase):
             self._describe(context, plan, upload.name, "")
             return
         data = upload.read()
-        plan = plan_import(data)
         digest = hashlib.sha256(data).hexdigest()
-        if plan.is_valid and plan.has_changes:
-            request.session[SESSION_KEY] = {
-                "sha256": digest,
-                "name": upload.name,
-                "data": base64.b64encode(zlib.compress(data)).decode("ascii"),
+        parsed = read_file(data, header_only=True)
+        stored = {
+            "sha256": digest,
+            "name": upload.name,
+            "data": base64.b64encode(zlib.compress(data)).decode("ascii"),
+            "options": {"format": file_format(data)},
+        }
+        unknown = [h for h in parsed.headers if h and parsed.matched.get(h) is None and "\x00" not in h]
+        missing = [name for name in DEFAULTABLE if name not in parsed.columns]
+        if parsed.readable and parsed.headers and (unknown or "kind" in missing):
+            request.session[SESSION_KEY] = {**stored, "unknown": unknown, "missing": missing}
+            remembered = self._remembered(request, parsed.headers)
+            initial = MappingForm.initial_from(remembered, unknown, missing)
+            self._show_mapping(
+                context, MappingForm(unknown, missing, initial=initial), stored, parsed.headers
+            )
+            return
+        self._preview(request, data, stored, context)
+
+    def _show_mapping(
+        self, context: dict[str, Any], form: MappingForm, stored: dict[str, Any], headers: list[str]
+    ) -> None:
+        context.update(
+            {
+                "mapping_form": form,
+                "file_name": stored["name"],
+                "sha256": stored["sha256"],
+                "matched_headers": [h for h in headers if h and h not in form.unknown],
             }
-        self._describe(context, plan, upload.name, digest)
+        )
+
+    def _map(self, request: HttpRequest, context: dict[str, Any]) -> None:
+        stored = request.session.get(SESSION_KEY)
+        if not stored or stored["sha256"] != request.POST.get("sha256") or "unknown" not in stored:
+            messages.error(
+                request, _("This preview has expired or was replaced by another; upload the file again.")
+            )
+            return
+        form = MappingForm(stored["unknown"], stored["missing"], request.POST)
+        if not form.is_valid():
+            self._show_mapping(context, form, stored, stored["unknown"])
+            return
+        options = form.options(stored["options"].get("format", "csv"))
+        data = zlib.decompress(base64.b64decode(stored["data"]))
+        headers = read_file(data, header_only=True).headers
+        ImportMapping.objects.update_or_create(
+            user_id=cast(int, request.user.pk),
+            headers=headers_key(headers),
+            defaults={"options": {"mapping": options["mapping"], "defaults": options["defaults"]}},
+        )
+        self._preview(request, data, {**stored, "options": options}, context)
+
+    def _preview(
+        self, request: HttpRequest, data: bytes, stored: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        options = cast(ImportOptions, stored["options"])
+        plan = plan_import(data, options)
+        request.session.pop(SESSION_KEY, None)
+        if plan.is_valid and plan.has_changes:
+            # Beside the file, the options it is read with: the confirmation plans it the same way.
+            request.session[SESSION_KEY] = {key: stored[key] for key in ("sha256", "name", "data", "options")}
+        self._describe(context, plan, stored["name"], stored["sha256"])
+        context["options"] = options
 
     def _describe(self, context: dict[str, Any], plan: ImportPlan, name: str | None, digest: str) -> None:
         context.update(
@@ -273,6 +434,8 @@ class CsvImportExportMixin(ModelAdminBase):
                 "sha256": digest,
                 "counts": plan.counts(),
                 "errors": plan.errors[:PREVIEW_ROWS],
+                "error_rows": [(error, plan.column_name(error)) for error in plan.errors[:PREVIEW_ROWS]],
+                "warning_rows": [(w, plan.column_name(w)) for w in plan.warnings[:PREVIEW_ROWS]],
                 "changed_rows": [row for row in plan.rows if row.action != "unchanged"][:PREVIEW_ROWS],
             }
         )

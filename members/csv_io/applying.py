@@ -13,7 +13,7 @@ from members.batches import batched
 from members.cache import register_changed
 from members.csv_io.parsing import RowError
 from members.csv_io.planning import ImportPlan, NewMembership
-from members.models import Membership, Organisation, TimeStamped
+from members.models import Membership, Organisation, Source, TimeStamped
 from members.validation import Node, Period, cycle_error, cycles, lock_network
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def apply_import(
         for batch in batched(needed - set(plan.organisations_to_create), database):
             ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
         _refuse_cycles(plan, ids, database)
+        sources = _create_sources(plan, database)
         for values in _chunks(list(plan.organisations_to_create.values())):
             created = bulk_create_with_history(
                 [Organisation(**v) for v in values], Organisation, batch_size=BATCH_SIZE, default_user=user
@@ -95,15 +96,41 @@ def apply_import(
         _update(Organisation, plan.organisations_to_update, user, database, wrote)
         for news in _chunks(plan.memberships_to_create):
             memberships = [
-                Membership(member_id=ids[new.member], federation_id=ids[new.federation], **new.values)
+                Membership(
+                    member_id=ids[new.member],
+                    federation_id=ids[new.federation],
+                    **_with_source(new.values, sources),
+                )
                 for new in news
             ]
             bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
             wrote(len(memberships))
-        _update(Membership, plan.memberships_to_update, user, database, wrote)
+        updates = {pk: _with_source(changed, sources) for pk, changed in plan.memberships_to_update.items()}
+        _update(Membership, updates, user, database, wrote)
         # Bulk writes send no save signals: tell the figures cache the register changed.
         register_changed()
     return plan.counts()
+
+
+def _create_sources(plan: ImportPlan, database: str) -> dict[str, int]:
+    """Create the sources the plan cites and does not find; return their ids by the plan's keys."""
+    if not plan.sources_to_create:
+        return {}
+    keys = list(plan.sources_to_create)
+    created = Source.objects.using(database).bulk_create(
+        [Source(**plan.sources_to_create[key]) for key in keys], batch_size=BATCH_SIZE
+    )
+    return {key: source.pk for key, source in zip(keys, created, strict=True)}
+
+
+def _with_source(values: dict[str, Any], sources: dict[str, int]) -> dict[str, Any]:
+    """The membership's values with its source as an id: a stored one's, or the one just created."""
+    if "source" not in values:
+        return values
+    values = dict(values)
+    source = values.pop("source")
+    values["source_id"] = sources[source] if isinstance(source, str) else source
+    return values
 
 
 def _refuse_cycles(plan: ImportPlan, ids: dict[str, int], database: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import router
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.batches import batched
 from members.csv_io.columns import (
@@ -29,10 +29,12 @@ from members.csv_io.columns import (
     ORGANISATION_COLUMNS,
     Column,
 )
-from members.csv_io.parsing import Row, read_file
+from members.csv_io.matching import Identities, SourceBook
+from members.csv_io.parsing import ImportOptions, Row, read_file
 from members.csv_io.records import RowError, row_label
 from members.dates import END_PRECISIONS, DatePrecision, start_of_period, stored_left_on
 from members.models import Membership, Organisation
+from members.stats import HeldMembership, breaches_among, rules_of
 from members.validation import (
     Node,
     Period,
@@ -59,6 +61,12 @@ class Change:
     column: str
     old: str
     new: str
+
+    @property
+    def label(self) -> str:
+        """The column's name for people, in the active language."""
+        column = BY_HEADER.get(self.column)
+        return str(column.label) if column is not None and column.label else self.column
 
 
 class NewMembership(NamedTuple):
@@ -114,6 +122,21 @@ class ImportPlan:
     memberships_to_update: dict[int, dict[str, Any]] = field(default_factory=dict)
     unchanged_organisations: int = 0
     unchanged_memberships: int = 0
+    # What is not wrong but a person should know before confirming (a look-alike, a rule the import breaks).
+    warnings: list[RowError] = field(default_factory=list)
+    # Each column's name as the file writes it, for messages.
+    column_names: dict[str, str] = field(default_factory=dict)
+    # Sources to create, by the key memberships name them with (their address, or their title).
+    sources_to_create: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def column_name(self, error: RowError) -> str:
+        """The column of an error as the person knows it: the file's header, or else the column's label."""
+        if not error.column:
+            return error.letter
+        if error.column in self.column_names:
+            return self.column_names[error.column]
+        column = BY_HEADER.get(error.column)
+        return str(column.label) if column is not None and column.label else error.column
 
     @property
     def is_valid(self) -> bool:
@@ -140,23 +163,23 @@ class ImportPlan:
         }
 
 
-def plan_import(data: bytes, options: dict[str, Any] | None = None) -> ImportPlan:
+def plan_import(data: bytes, options: ImportOptions | None = None) -> ImportPlan:
     """Read and check a whole file (bytes) against the register; write nothing.
 
-    `options` are the choices made when the file was previewed (a JSON-serialisable
-    dict, stored with an import job); none is read yet.
+    `options` are the mapping step's choices (members/csv_io/parsing.py's
+    ImportOptions); None reads the file as it is, every header matched by
+    the tables of synonyms alone. Every error of the file is found in this
+    one pass: the rows without errors are still planned, so that overlaps,
+    loops and admission-rule breaches are named beside the cells' errors.
     """
-    parsed = read_file(data)
-    plan = ImportPlan(errors=parsed.errors)
+    parsed = read_file(data, options)
+    plan = ImportPlan(errors=parsed.errors, warnings=parsed.warnings, column_names=parsed.column_names)
     if not parsed.readable:
         return plan
-    planner = _Planner(plan, parsed.rows, parsed.columns)
-    if plan.errors:
-        # Still name unknown federations, so that one round of corrections fixes them all.
-        planner.check_references()
-    else:
-        planner.run()
-    plan.errors.sort(key=lambda e: (e.row or 0, HEADERS.index(e.column) if e.column in BY_HEADER else -1))
+    _Planner(plan, parsed.rows, parsed.columns).run()
+    order = {header: index for index, header in enumerate(HEADERS)}
+    plan.errors.sort(key=lambda e: (e.row or 0, order.get(e.column, -1)))
+    plan.warnings.sort(key=lambda e: (e.row or 0, order.get(e.column, -1)))
     return plan
 
 
@@ -179,7 +202,9 @@ def _changes(columns: Iterable[Column], old: dict[str, Any] | None, new: dict[st
     if old is None:
         return [Change(c.header, "", _display(new.get(c.field))) for c in columns if new.get(c.field)]
     return [
-        Change(c.header, _display(old[c.field]), _display(new[c.field])) for c in columns if c.field in new
+        Change(c.header, _display(old.get(c.field)), _display(new[c.field]))
+        for c in columns
+        if c.field in new
     ]
 
 
@@ -200,41 +225,148 @@ class _Planner:
         self.existing: dict[str, dict[str, Any]] = {}  # slug -> stored organisation's values
         self.short_names: dict[Node, str] = {}  # id -> stored organisation's acronym, or else name
         self.first_row_of: dict[str, Row] = {}  # slug -> first row describing it
+        self.today = datetime.date.today()
+        self.identities = Identities(self.database)
+        self.sources = SourceBook(self.database, self.today)
 
     def error(self, row: Row, column: str, message: str) -> None:
         self.plan.errors.append(RowError(row.number, column, message))
 
-    def check_references(self) -> None:
-        for row in self.rows:
-            if row.values.get("slug") is not None:
-                self.first_row_of.setdefault(row.values["slug"], row)
-        self._load_organisations()
-        self._check_federations()
+    def warning(self, row: Row | None, column: str, message: str) -> None:
+        self.plan.warnings.append(RowError(row.number if row else None, column, message))
 
     def run(self) -> None:
-        self._check_membership_cells()
+        self.identities.load(self.rows)
+        self.existing = self.identities.by_slug
+        self.short_names = {v["id"]: v["acronym"] or v["name"] for v in self.existing.values()}
+        self._resolve_organisations()
+        self.sources.load(self.rows)
         self._check_same_organisation()
-        self._load_organisations()
-        self._check_federations()
-        if self.plan.errors:
+        self._resolve_federations()
+        self._check_membership_cells()
+        refused = {error.row for error in self.plan.errors}
+        rows = [row for row in self.rows if row.number not in refused and row.values.get("slug")]
+        self._plan_organisations(rows)
+        self._plan_memberships(rows)
+        self.plan.sources_to_create = self.sources.to_create
+        self._warn_of_breaches(rows)
+
+    # Which organisation each row describes
+
+    def _resolve_organisations(self) -> None:
+        # Which slugs a new organisation might take, loaded at once for every row without one.
+        self.identities.reserve_slugs(
+            [
+                row
+                for row in self.rows
+                if row.values.get("name") is not None and row.values.get("slug") is None
+            ]
+        )
+        for row in self.rows:
+            values = row.values
+            if values.get("name") is None:
+                continue  # refused already: "This cell is required"
+            if values.get("slug") is not None:
+                self.identities.remember(values, values["slug"])
+                self._warn_of_look_alikes(row, values["slug"])
+                continue
+            found = self.identities.find(values)
+            if isinstance(found, list):
+                self.error(
+                    row,
+                    "name",
+                    _(
+                        "More than one organisation in the register has this name: %(slugs)s. Give the "
+                        "slug of the one meant."
+                    )
+                    % {"slugs": ", ".join(found)},
+                )
+            elif found is not None:
+                values["slug"] = found
+            else:
+                slug = self.identities.new_slug(values)
+                if not slug:
+                    message = _("No address (slug) can be made from this name; give one in a Slug column.")
+                    self.error(row, "name", message)
+                    continue
+                values["slug"] = slug
+                self._warn_of_look_alikes(row, slug)
+
+    def _warn_of_look_alikes(self, row: Row, slug: str) -> None:
+        if slug in self.existing:
             return
-        self._plan_organisations()
-        self._plan_memberships()
+        for other in self.identities.look_alikes(row.values, slug):
+            self.warning(
+                row,
+                "name",
+                _(
+                    "A new organisation, though “%(name)s” (%(slug)s, %(country)s) in the register has a "
+                    "name like it. If it is the same, give its slug in a Slug column."
+                )
+                % {"name": other["name"], "slug": other["slug"], "country": other["country"] or "—"},
+            )
+
+    def _resolve_federations(self) -> None:
+        for row in self.rows:
+            text = row.values.get("federation")
+            if text is None:
+                continue
+            found = self.identities.federation(text)
+            if isinstance(found, list):
+                self.error(
+                    row,
+                    "federation",
+                    _(
+                        "“%(value)s” may be any of these organisations: %(slugs)s. Give the slug of the one "
+                        "meant."
+                    )
+                    % {"value": text, "slugs": ", ".join(found)},
+                )
+            elif found is None:
+                self.error(
+                    row,
+                    "federation",
+                    _(
+                        "Unknown federation “%(slug)s”: no organisation has this slug, acronym or name in "
+                        "the register or in the file."
+                    )
+                    % {"slug": text},
+                )
+            else:
+                row.values["federation"] = found
 
     # Each row alone, and rows against each other
 
     def _check_membership_cells(self) -> None:
+        attested = 0
+        refused = {(error.row, error.column) for error in self.plan.errors}
         for row in self.rows:
             values = row.values
             if values.get("federation") is None:
                 for column in MEMBERSHIP_COLUMNS[1:]:
-                    if values.get(column.header) is not None:
+                    if values.get(column.header) is not None and column.header not in (
+                        "source_url",
+                        "source_title",
+                    ):
                         self.error(
                             row, column.header, _("A membership cell is filled in but “federation” is empty.")
                         )
                 continue
-            if values.get("joined_on") is None and "joined_on" in self.present:
-                self.error(row, "joined_on", _("A membership needs the date it started."))
+            if values.get("joined_on") is None and (row.number, "joined_on") not in refused:
+                day = self.sources.attested_on(values)
+                if day is None:
+                    self.error(
+                        row,
+                        "joined_on",
+                        _(
+                            "A membership needs the date it started or, when nobody knows it, a source "
+                            "that attests it (a Source column): the import never makes a date up."
+                        ),
+                    )
+                else:
+                    values["joined_on"], values["joined_precision"] = day, DatePrecision.BY
+                    values["attested"] = True
+                    attested += 1
             message = self_membership_error(values.get("slug"), values["federation"])
             if message:
                 self.error(row, "federation", message)
@@ -243,6 +375,20 @@ class _Planner:
             if values.get("joined_precision") in END_PRECISIONS:
                 message = _("“At the end of” a period is for a departure, not a start.")
                 self.error(row, "joined_precision", message)
+        if attested:
+            self.warning(
+                None,
+                "joined_on",
+                ngettext(
+                    "%(count)d membership has no start date: it is recorded as attested by its source "
+                    "(“member by” the source's date, or today's when the source has none), never as a join.",
+                    "%(count)d memberships have no start date: they are recorded as attested by their "
+                    "source (“member by” the source's date, or today's when the source has none), never as "
+                    "joins.",
+                    attested,
+                )
+                % {"count": attested},
+            )
 
     def _check_same_organisation(self) -> None:
         keys: dict[tuple[Any, ...], Row] = {}
@@ -263,63 +409,58 @@ class _Planner:
                 keys[key] = row
 
     def _check_same_description(self, row: Row, first: Row) -> None:
+        """Rows of one organisation agree; a cell a later row leaves empty is not repeated, not erased."""
         for column in (*ORGANISATION_COLUMNS, *DECLARATION_COLUMNS):
             header = column.header
-            if header in self.present and row.values.get(header) != first.values.get(header):
-                self.error(
-                    row,
-                    header,
-                    _("Differs from row %(row)d, which describes the same organisation.")
-                    % {"row": first.number},
-                )
+            mine, theirs = row.values.get(header), first.values.get(header)
+            if mine is None or mine == theirs:
+                continue
+            if theirs is None:
+                first.values[header] = mine
+                continue
+            self.error(
+                row,
+                header,
+                _("Differs from row %(row)d, which describes the same organisation.") % {"row": first.number},
+            )
 
     # Against the register
 
-    def _load_organisations(self) -> None:
-        slugs = set(self.first_row_of) | {
-            r.values["federation"] for r in self.rows if r.values.get("federation")
+    def _plan_organisations(self, rows: list[Row]) -> None:
+        good = {row.number for row in rows}
+        planned = {
+            slug: self._plan_organisation(slug, row)
+            for slug, row in self.first_row_of.items()
+            if row.number in good
         }
-        names = ["id", *(c.field for c in ORGANISATION_COLUMNS)]
-        stored = Organisation.objects.using(self.database)
-        for batch in batched(slugs, self.database):
-            for values in stored.filter(slug__in=batch).values(*names):
-                values["countries_of_operation"] = [
-                    c for c in values["countries_of_operation"].split(",") if c
-                ]
-                self.existing[values["slug"]] = values
-                self.short_names[values["id"]] = values["acronym"] or values["name"]
-
-    def _check_federations(self) -> None:
-        for row in self.rows:
-            federation = row.values.get("federation")
-            if federation and federation not in self.existing and federation not in self.first_row_of:
-                self.error(
-                    row,
-                    "federation",
-                    _(
-                        "Unknown federation “%(slug)s”: no organisation has this slug in the register "
-                        "or in the file."
-                    )
-                    % {"slug": federation},
-                )
-
-    def _plan_organisations(self) -> None:
-        planned = {slug: self._plan_organisation(slug, row) for slug, row in self.first_row_of.items()}
-        for row in self.rows:
+        for row in rows:
             slug = row.values["slug"]
             planned_row = PlannedRow(row.number, slug, row.values.get("federation") or "")
-            if self.first_row_of[slug] is row:
+            if self.first_row_of[slug] is row and slug in planned:
                 planned_row.organisation_action, planned_row.changes = planned[slug]
             self.plan.rows.append(planned_row)
 
     def _plan_organisation(self, slug: str, row: Row) -> tuple[str, list[Change]]:
+        old = self.existing.get(slug)
         new = {
             c.field: row.values[c.header] if row.values.get(c.header) is not None else _empty(c)
             for c in ORGANISATION_COLUMNS
-            if c.header in self.present
+            # A cell left empty for an organisation of the register keeps what it holds, unless the
+            # file's column says so; a region given inside the country's cell is a value like any.
+            if (c.header in self.present and (old is None or c.header != "kind"))
+            or row.values.get(c.header) is not None
         }
-        old = self.existing.get(slug)
+        new["slug"] = slug
         if old is None:
+            if not new.get("kind"):
+                self.error(
+                    row,
+                    "kind",
+                    _(
+                        "A new organisation needs its kind: fill in the Kind column, or choose a kind for "
+                        "every row in the mapping step."
+                    ),
+                )
             self.plan.organisations_to_create[slug] = new
             return CREATE, _changes(ORGANISATION_COLUMNS, None, new)
         changed = {name: value for name, value in new.items() if old[name] != value}
@@ -340,17 +481,20 @@ class _Planner:
         """The organisation's name as Membership.clean() gives it: its acronym, or else its name."""
         if isinstance(node, str):  # created by the file: as its row gives it
             values = self.first_row_of[node].values
-            return values.get("acronym") or values["name"]
+            return values.get("acronym") or values.get("name") or node
         return self.short_names[node]
 
-    def _plan_memberships(self) -> None:
+    def _plan_memberships(self, rows: list[Row]) -> None:
         stored = self._load_memberships()
+        self.stored_memberships = stored
         periods = []
-        for row, planned_row in zip(self.rows, self.plan.rows, strict=True):
+        planned_rows = {planned.row: planned for planned in self.plan.rows}
+        for row in rows:
             if row.values.get("federation"):
-                period = self._plan_membership(row, planned_row, stored)
+                period = self._plan_membership(row, planned_rows[row.number], stored)
                 if period is not None:
                     periods.append(period)
+        self.periods = periods
         self._check_overlaps(periods)
         self._check_cycles([period for period in periods if period.pk is None])
 
@@ -360,29 +504,51 @@ class _Planner:
         memberships = {}
         for batch in batched(member_ids, self.database):
             rows = stored.filter(member_id__in=batch).values(
-                "id", "member_id", "federation_id", *MEMBERSHIP_FIELDS
+                "id", "member_id", "federation_id", "source_id", *MEMBERSHIP_FIELDS
             )
             for values in rows:
                 memberships[(values["member_id"], values["federation_id"], values["joined_on"])] = values
         return memberships
 
+    def _attested_match(
+        self, member: Node, federation: Node, stored: StoredMemberships
+    ) -> dict[str, Any] | None:
+        """The stored membership a row without a start date stands for: the latest of the pair, if any."""
+        if not hasattr(self, "_by_pair"):
+            self._by_pair: dict[tuple[Node, Node], dict[str, Any]] = {}
+            for (m, f, _joined), values in stored.items():
+                latest = self._by_pair.get((m, f))
+                if latest is None or values["joined_on"] > latest["joined_on"]:
+                    self._by_pair[(m, f)] = values
+        return self._by_pair.get((member, federation))
+
     def _plan_membership(self, row: Row, planned_row: PlannedRow, stored: StoredMemberships) -> Period | None:
         """Plan the row's membership; return its period, or None if its dates are refused."""
         values = row.values
-        joined_precision = values.get("joined_precision") or DatePrecision.DAY
-        joined = start_of_period(values["joined_on"], joined_precision)
         member, federation = self._node(values["slug"]), self._node(values["federation"])
-        old = stored.get((member, federation, joined))
+        if values.get("attested") and (old := self._attested_match(member, federation, stored)) is not None:
+            # No date in the file for a membership the register holds: its dates stay as they are.
+            joined, joined_precision = old["joined_on"], old["joined_precision"]
+        else:
+            joined_precision = values.get("joined_precision") or DatePrecision.DAY
+            joined = start_of_period(values["joined_on"], joined_precision)
+            old = stored.get((member, federation, joined))
         left_precision = values.get("left_precision") or (old["left_precision"] if old else DatePrecision.DAY)
         # A departure "at the end of 2022" is written as a day of 2022 and stored as 2023-01-01.
         left = stored_left_on(values.get("left_on"), left_precision)
-        new = {
-            "category": values.get("category") or Membership.Category.FULL,
+        new: dict[str, Any] = {
+            "category": values.get("category") or (old["category"] if old else Membership.Category.FULL),
             "joined_on": joined,
             "joined_precision": joined_precision,
-            "left_on": left,
-            "left_precision": left_precision,
+            # A file without a "left" column leaves a stored departure as it is.
+            "left_on": left if old is None or "left_on" in self.present else old["left_on"],
+            "left_precision": left_precision
+            if old is None or "left_on" in self.present
+            else old["left_precision"],
         }
+        source = self.sources.key_of(values)
+        if source is not None:
+            new["source"] = source
         if old is None:
             self.plan.memberships_to_create.append(
                 NewMembership(values["slug"], values["federation"], new, row.number)
@@ -390,9 +556,10 @@ class _Planner:
             planned_row.membership_action = CREATE
             # The precision of a date that is not there says nothing.
             shown = new if left is not None else {k: v for k, v in new.items() if k != "left_precision"}
-            planned_row.changes += _changes(MEMBERSHIP_COLUMNS[1:], None, shown)
+            planned_row.changes += _changes(MEMBERSHIP_COLUMNS[1:], None, _shown(shown))
         else:
             planned_row.membership_action = self._plan_update(old, new, planned_row)
+        left = new["left_on"]
         message = dates_error(joined, left)
         if message:
             self.error(row, "left_on", message)
@@ -401,14 +568,17 @@ class _Planner:
         return Period(member, federation, joined, left, joined_precision, left_precision, pk, origin=row)
 
     def _plan_update(self, old: dict[str, Any], new: dict[str, Any], planned_row: PlannedRow) -> str:
-        changed = {name: value for name, value in new.items() if old[name] != value}
+        changed = {name: value for name, value in new.items() if name != "source" and old[name] != value}
+        source = new.get("source")
+        if source is not None and source != old["source_id"]:
+            changed["source"] = source
         if "left_on" not in changed and new["left_on"] is None:
             changed.pop("left_precision", None)
         if not changed:
             self.plan.unchanged_memberships += 1
             return UNCHANGED
         self.plan.memberships_to_update[old["id"]] = changed
-        planned_row.changes += _changes(MEMBERSHIP_COLUMNS, old, changed)
+        planned_row.changes += _changes(MEMBERSHIP_COLUMNS, _shown(old), _shown(changed))
         return UPDATE
 
     def _check_overlaps(self, periods: list[Period]) -> None:
@@ -434,3 +604,69 @@ class _Planner:
         for period in cycles(created):
             message = cycle_error(self._short_name(period.member), self._short_name(period.federation))
             self.error(_row_of(period), "federation", message)
+
+    # Admission rules, for the register as the import would leave it
+
+    def _warn_of_breaches(self, rows: list[Row]) -> None:
+        """Warn of each admission-rule breach the file's rows would create (not those already stored)."""
+        periods = getattr(self, "periods", [])
+        if not periods:
+            return
+        countries: dict[Node, str] = {}
+        for slug in self.first_row_of:
+            stored = self.existing.get(slug)
+            if stored is None:
+                countries[slug] = (self.plan.organisations_to_create.get(slug) or {}).get("country") or ""
+            else:
+                changed = self.plan.organisations_to_update.get(stored["id"], {})
+                countries[stored["id"]] = changed.get("country", stored["country"])
+        before = [
+            HeldMembership(
+                v["member_id"], v["federation_id"], v["category"], v["joined_on"], v["left_on"], v["id"]
+            )
+            for v in self.stored_memberships.values()
+        ]
+        replaced = {p.pk for p in periods if p.pk is not None}
+        stored_categories = {m.origin: m.category for m in before}
+        after = [m for m in before if m.origin not in replaced]
+        for period in periods:
+            row = _row_of(period)
+            category = (
+                row.values.get("category") or stored_categories.get(period.pk) or Membership.Category.FULL
+            )
+            after.append(
+                HeldMembership(
+                    period.member, period.federation, category, period.joined_on, period.left_on, row
+                )
+            )
+        rules = rules_of({p.federation for p in periods}, self.database)
+        if not rules:
+            return
+        existing = {
+            (m.member, r.pk) for m, r in breaches_among(before, countries, self.today, rules, self.database)
+        }
+        for membership, rule in breaches_among(after, countries, self.today, rules, self.database):
+            if (membership.member, rule.pk) in existing or not isinstance(membership.origin, Row):
+                continue
+            self.warning(
+                membership.origin,
+                "federation",
+                _(
+                    "%(member)s would be a member of %(federation)s without being a member of %(required)s, "
+                    "which %(federation)s requires: add that membership to the file, or check the rule."
+                )
+                % {
+                    "member": self._short_name(membership.member),
+                    "federation": self._short_name(membership.federation),
+                    "required": rule.requires.short_name,
+                },
+            )
+
+
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Membership values as the preview names them: its source by address or title, not by key."""
+    shown = {k: v for k, v in values.items() if k not in ("source", "source_id")}
+    source = values.get("source")
+    if isinstance(source, str):
+        shown["source_url"] = source.removeprefix("title:")
+    return shown

@@ -134,8 +134,9 @@ def _not_text(data: bytes) -> UnreadableFile | None:
     if data.startswith(_WORKBOOK_SIGNATURES):
         return _file_error(
             _(
-                "This looks like an Excel workbook, not a CSV file. Open it in your spreadsheet "
-                "program, save it as “CSV UTF-8” and import that file."
+                "This looks like a workbook the import cannot read (an old Excel .xls file or an "
+                "OpenDocument sheet). Open it in your spreadsheet program, save it as .xlsx or as "
+                "“CSV UTF-8” and import that file."
             )
         )
     for signature, kind in _OTHER_SIGNATURES.items():

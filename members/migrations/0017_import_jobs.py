@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0015_departures_at_the_end_of_a_period_with_their_own_source"),
+        ("members", "0016_remembered_import_mappings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
