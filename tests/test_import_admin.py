@@ -38,7 +38,9 @@ def map_affiliation_type(client, response, **headers):
 @pytest.mark.parametrize(
     ("data", "name"), [(import_sheets.as_xlsx(), "members.xlsx"), (import_sheets.as_csv(), "members.csv")]
 )
-def test_a_staff_spreadsheet_imports_in_one_upload_and_one_mapping_step(client, owner, seeded, data, name):
+def test_a_staff_spreadsheet_imports_in_one_upload_and_one_mapping_step(
+    client, owner, seeded, immediate_tasks, data, name
+):
     client.force_login(owner)
     stored = list(Membership.objects.values_list("pk", flat=True))
     response = client.post(reverse(IMPORT_URL), {"file": upload(data, name)})

@@ -60,8 +60,9 @@ def test_the_seed_answers_who_joined_cicopa_in_the_first_half_of_2017_in_every_l
 def test_the_seeds_regional_link_is_not_news_and_the_menu_links_to_the_page(client, seeded):
     response = news(client)
     assert ("CECOP", "joined") not in listed(response)
-    # Four joins of CICOPA and two of CECOP, by four organisations.
-    assert len(listed(response)) == 6
+    # Four joins of CICOPA and two of CECOP, by four organisations; and ULCCS leaving CICOPA.
+    assert len(listed(response)) == 7
+    assert ("ULCCS", "left") in listed(response)
     assert "4 organisations joined federations at any date the register records." in summary(response)
     assert "6 joins in all" in summary(response)
     html = client.get("/en/").content.decode()

@@ -9,11 +9,13 @@ import datetime
 import io
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
+from django.db import connection, connections
+from django_tasks_db.management.commands.db_worker import Worker
 
 from members.models import Organisation, Source
 from tests.browser.pages import LONG_NAME, LONG_NAME_SLUG
@@ -180,3 +182,42 @@ def visitor(site, browser):
     yield reader
     context.close()
     assert not outside, f"requests left the site: {outside}"
+
+
+class BackgroundWorker:
+    """db_worker's loop in a thread, polling the queue until stopped: the task worker of the stories
+    in which staff confirm an import (the job runs as beside a real `db_worker`)."""
+
+    def __init__(self):
+        self.worker = Worker(
+            queue_names=["default"],
+            interval=0.2,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="browser-test-worker",
+            excluded_queue_names=[],
+        )
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        try:
+            self.worker.run()
+        finally:
+            connection.close()
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.worker.running = False
+        self.thread.join(30)
+
+
+@pytest.fixture
+def worker():
+    background = BackgroundWorker()
+    yield background
+    if background.thread.is_alive():
+        background.stop()

@@ -5,11 +5,8 @@ the job's page is open: the page must follow the job by itself (its script polls
 status view and reloads when the job ends), as it does beside a real `db_worker`.
 """
 
-import threading
-
 import pytest
 from django.db import connection
-from django_tasks_db.management.commands.db_worker import Worker
 
 from members.csv_io import applying
 from members.models import ImportJob, Organisation
@@ -18,44 +15,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 ROWS = 2000
 HEADER = "slug,name,kind,country,city,federation,category,joined_on\n"
-
-
-class BackgroundWorker:
-    """db_worker's loop in a thread, polling the queue until stopped."""
-
-    def __init__(self):
-        self.worker = Worker(
-            queue_names=["default"],
-            interval=0.2,
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="browser-test-worker",
-            excluded_queue_names=[],
-        )
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self):
-        try:
-            self.worker.run()
-        finally:
-            connection.close()
-
-    def start(self):
-        self.thread.start()
-
-    def stop(self):
-        self.worker.running = False
-        self.thread.join(30)
-
-
-@pytest.fixture
-def worker():
-    background = BackgroundWorker()
-    yield background
-    if background.thread.is_alive():
-        background.stop()
 
 
 def test_staff_confirm_a_file_leave_and_come_back_and_see_the_progress_bar_reach_done(
