@@ -140,6 +140,9 @@ ORGANISATION_COLUMNS = [
     "description",
     "founded",
     "source_id",
+    # Not null, no database default: the language of a synthetic name or description is not known.
+    "name_language",
+    "description_language",
 ]
 MEMBERSHIP_COLUMNS = [
     "created_at",
@@ -153,6 +156,9 @@ MEMBERSHIP_COLUMNS = [
     "left_precision",
     "source_id",
     "source_note",
+    # Not null, no database default: a synthetic departure has no reason or note of its own.
+    "left_reason",
+    "left_source_note",
 ]
 DECLARATION_COLUMNS = [
     "created_at",
@@ -353,6 +359,8 @@ class Generator:
             "description": "Synthetic record for benchmarks; not a real organisation.",
             "founded": self.random.randint(1900, 2015),
             "source_id": self.source_id,
+            "name_language": "",
+            "description_language": "",
         }
 
     def _country_in(self, region):
@@ -410,6 +418,8 @@ class Generator:
                     left.isoformat() if left else None,
                     DatePrecision.DAY,
                     self.source_id,
+                    "",
+                    "",
                     "",
                 )
 
