@@ -150,11 +150,15 @@ def test_every_feed_parses_as_valid_rss_20_or_atom_with_the_same_events(visitor)
     rss, atom, cicopa_rss, cicopa_atom, cecop_rss, cecop_atom = (titles[p] for p in feed_urls())
     assert rss == atom and cicopa_rss == cicopa_atom and cecop_rss == cecop_atom
     assert set(cicopa_rss) | set(cecop_rss) <= set(rss)
-    # Every organisation that joined CICOPA (the seed's four 2017 joiners) is in its feed.
+    # Every organisation that joined CICOPA (the seed's four 2017 joiners) is in its feed, and
+    # every departure (ULCCS, at the end of 2022).
     joiners = Membership.objects.filter(federation__slug="cicopa").counted()
-    assert len(cicopa_rss) == joiners.count() == 4
+    leavers = joiners.filter(left_on__isnull=False)
+    assert len(cicopa_rss) == joiners.count() + leavers.count() == 5
     for membership in joiners.select_related("member"):
-        assert any(membership.member.short_name in title for title in cicopa_rss)
+        assert f"{membership.member.short_name} joined CICOPA" in cicopa_rss
+    for membership in leavers.select_related("member"):
+        assert f"{membership.member.short_name} left CICOPA" in cicopa_rss
 
 
 def test_feeds_are_linked_from_the_federation_page_for_feed_readers(visitor):
