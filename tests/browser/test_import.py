@@ -120,5 +120,5 @@ def test_a_refused_row_is_named_by_row_and_column_in_french(staff, site):
     assert len(cells) == 1
     row, column, message = cells[0].split("\t")
     assert (row, column) == ("14", "Country")
-    assert message.startswith("« Congo » peut désigner chacun de ces pays")
+    assert message.startswith("«\u202fCongo\u202f» peut désigner chacun de ces pays")
     assert page.locator("html").get_attribute("lang") == "fr"
