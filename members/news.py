@@ -24,7 +24,15 @@ from django.db.models.fields import CharField
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.dates import DatePrecision, date_format, format_at_precision, start_of_period
+from members.dates import (
+    END_PRECISIONS,
+    ONE_DAY,
+    DatePrecision,
+    date_format,
+    format_at_precision,
+    start_of_period,
+    stored_left_on,
+)
 from members.feeds import MembershipEvent
 from members.models import Membership, MembershipQuerySet, Organisation
 from members.rules import join_event_q
@@ -81,6 +89,32 @@ class Period:
         return _("at any date the register records")
 
 
+# A departure "at the end of" a period (members/dates.py) is stored as the first day after
+# it: what it stands for is the period that ends the day before its stored date, [P, left_on).
+
+
+def _end_within(field: str, precision: str, period: Period) -> Q:
+    """The condition "the closed period of an "at the end of" date lies in the period"."""
+    condition = Q()
+    if period.last is not None:
+        condition &= Q(**{f"{field}__lte": period.last + ONE_DAY})
+    if period.first is not None:
+        # The first whole period on or after `first` ends where a departure at its end is stored.
+        boundary = stored_left_on(period.first - ONE_DAY, precision)
+        condition &= Q(**{f"{field}__gte": stored_left_on(boundary, precision)})
+    return condition
+
+
+def _end_overlapping(field: str, precision: str, period: Period) -> Q:
+    """The condition "the closed period of an "at the end of" date shares a day with the period"."""
+    condition = Q()
+    if period.first is not None:
+        condition &= Q(**{f"{field}__gt": period.first})
+    if period.last is not None:
+        condition &= Q(**{f"{field}__lte": stored_left_on(period.last, precision)})
+    return condition
+
+
 def _within(field: str, precision_field: str, period: Period) -> Q:
     """The condition "the whole of what the date stands for lies in the period"."""
     if period.is_open:
@@ -88,6 +122,9 @@ def _within(field: str, precision_field: str, period: Period) -> Q:
     parts = []
     for precision in DatePrecision.values:
         condition = Q(**{precision_field: precision})
+        if precision in END_PRECISIONS:
+            parts.append(condition & _end_within(field, precision, period))
+            continue
         if period.first is not None:
             condition &= Q(**{f"{field}__gte": period.first})
         if period.last is not None:
@@ -112,6 +149,9 @@ def _overlapping(field: str, precision_field: str, period: Period) -> Q:
     parts = []
     for precision in DatePrecision.values:
         condition = Q(**{precision_field: precision})
+        if precision in END_PRECISIONS:
+            parts.append(condition & _end_overlapping(field, precision, period))
+            continue
         if period.last is not None:
             condition &= Q(**{f"{field}__lte": period.last})
         if period.first is not None:

@@ -237,3 +237,20 @@ def test_every_mistake_of_a_choice_is_named_at_once(client, federation):
 def test_the_home_and_federation_pages_lead_to_the_news_page(client, seeded):
     assert 'href="/en/news/"' in client.get("/en/").content.decode()
     assert 'href="/fr/news/?federation=cicopa"' in client.get("/fr/federations/cicopa/").content.decode()
+
+
+def test_a_departure_at_the_end_of_2022_is_news_of_2022_not_of_2023(client, seeded):
+    # The seed's ULCCS left CICOPA "at the end of 2022", stored as 1 January 2023.
+    in_2022 = news(client, federation="cicopa", year=2022, event="left")
+    assert listed(in_2022) == [("ULCCS", "left")]
+    assert "1 member left CICOPA in 2022." in summary(in_2022)
+    assert listed(news(client, federation="cicopa", year=2023, event="left")) == []
+    # Known only to the year, it is not placed in a half of it, but counted as known too loosely.
+    second_half = news(client, federation="cicopa", year=2022, half=2, event="left")
+    assert listed(second_half) == []
+    assert "known only to a longer period" in summary(second_half)
+    # A range that holds the whole of 2022 finds it; one that stops before its end does not.
+    whole = news(client, federation="cicopa", start="2021-06-01", end="2022-12-31", event="left")
+    assert listed(whole) == [("ULCCS", "left")]
+    short = news(client, federation="cicopa", start="2022-01-01", end="2022-12-30", event="left")
+    assert listed(short) == []
