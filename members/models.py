@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import global_settings, settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
 from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import ExtractYear
@@ -953,3 +954,243 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_username()}: {self.headers[:12]}"
+
+
+class Contact(TimeStamped):
+    """A person at a member organisation whom the federations write to: staff-only personal data.
+
+    Never shown on a public page, in a public export or in the open data. The
+    history keeps every change; erasing a contact on request (members/contacts.py)
+    removes the contact and its history, and leaves only a ContactErasure saying
+    that one was removed.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    role = models.CharField(_("role"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    language = models.CharField(
+        _("preferred language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language the register writes to this person in."),
+    )
+    is_main = models.BooleanField(
+        _("main contact"),
+        default=False,
+        help_text=_("The person who receives the figures round's invitation. One per organisation."),
+    )
+    kept_because = models.TextField(
+        _("why it is kept"),
+        help_text=_(
+            "Why the register keeps this person's details, for example “main contact for the yearly figures”."
+        ),
+    )
+    bounced_on = models.DateField(
+        _("mail bounced on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The day mail to this address last came back undelivered. Clear it when the address is mended."
+        ),
+    )
+
+    history = HistoricalRecords(verbose_name=_("historical contact"))
+
+    class Meta:
+        ordering = ["organisation__name", "-is_main", "name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(is_main=True),
+                name="members_contact_one_main",
+                violation_error_message=_("This organisation already has a main contact."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation.short_name})"
+
+
+class ContactErasure(models.Model):
+    """The one trace of a contact erased on request: when, by whom, where; no personal data."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
+    )
+    erased_at = models.DateTimeField(_("erased at"), auto_now_add=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("erased by"),
+    )
+
+    class Meta:
+        ordering = ["-erased_at"]
+        verbose_name = _("erased contact")
+        verbose_name_plural = _("erased contacts")
+
+    def __str__(self) -> str:
+        return _("A contact of %(organisation)s, erased on request") % {
+            "organisation": self.organisation.short_name
+        }
+
+
+class FiguresRound(TimeStamped):
+    """A federation's yearly round in which its member organisations declare their own figures.
+
+    Each invited organisation has one RoundAnswer; approved answers become
+    DeclaredFigures sourced as "<federation> <year> figures round, answer of
+    <organisation>" (members/rounds/).
+    """
+
+    federation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="figures_rounds", verbose_name=_("federation")
+    )
+    year = models.PositiveSmallIntegerField(
+        _("year"),
+        validators=[MinValueValidator(YEAR_MIN), MaxValueValidator(YEAR_MAX)],
+        help_text=_("The year the figures describe."),
+    )
+    closes_on = models.DateField(
+        _("closes on"), help_text=_("The last day members can answer; their links stop working after it.")
+    )
+    message = models.TextField(
+        _("message"),
+        blank=True,
+        help_text=_("Words of the federation shown in the invitation and on the form."),
+    )
+    reminder_days = models.PositiveSmallIntegerField(
+        _("remind every (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Send a reminder to those who have not answered every so many days. Empty: only on demand."
+        ),
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+
+    class Meta:
+        ordering = ["-year", "federation__name"]
+        verbose_name = _("figures round")
+        verbose_name_plural = _("figures rounds")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["federation", "year"],
+                name="members_figuresround_one_per_year",
+                violation_error_message=_("This federation already has a figures round for that year."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(federation)s %(year)s figures round") % {
+            "federation": self.federation.short_name,
+            "year": self.year,
+        }
+
+    def is_open(self, today: datetime.date | None = None) -> bool:
+        """Whether members can still answer (through the closing day, in the register's time zone)."""
+        return (today or timezone.localdate()) <= self.closes_on
+
+
+class RoundAnswer(TimeStamped):
+    """One organisation's place in a figures round: invited, answered, returned or approved.
+
+    The link sent to its contact is signed with this row's id and `link_key`;
+    changing `link_key` refuses every link sent before (members/rounds/links.py).
+    """
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("invited")
+        ANSWERED = "answered", _("answered, to review")
+        RETURNED = "returned", _("returned to the member")
+        APPROVED = "approved", _("approved")
+
+    round = models.ForeignKey(
+        FiguresRound, on_delete=models.CASCADE, related_name="answers", verbose_name=_("round")
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="round_answers", verbose_name=_("organisation")
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="round_answers",
+        verbose_name=_("contact"),
+        help_text=_("Who was invited; empty when the organisation has no main contact or it was erased."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.INVITED)
+    link_key = models.CharField(_("link key"), max_length=32, editable=False)
+    enterprises = models.PositiveIntegerField(_("enterprises represented"), null=True, blank=True)
+    employment = models.PositiveIntegerField(_("people employed"), null=True, blank=True)
+    member_organisations = models.PositiveIntegerField(_("member organisations"), null=True, blank=True)
+    countries = models.PositiveSmallIntegerField(_("countries"), null=True, blank=True)
+    includes_members = models.BooleanField(_("includes its members' figures"), default=True)
+    note = models.TextField(_("note"), blank=True)
+    source = models.CharField(
+        _("source"), max_length=300, blank=True, help_text=_("Where the member took its figures from.")
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answer_language = models.CharField(_("language of the answer"), max_length=5, blank=True)
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("last reminded at"), null=True, blank=True)
+    reminders = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
+    bounced_at = models.DateTimeField(_("mail bounced at"), null=True, blank=True)
+    review_message = models.TextField(
+        _("message to the member"), blank=True, help_text=_("Why the answer was returned, sent with it.")
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    declaration = models.OneToOneField(
+        DeclaredFigures,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="round_answer",
+        verbose_name=_("declared figures"),
+    )
+
+    history = HistoricalRecords(verbose_name=_("historical round answer"), excluded_fields=["link_key"])
+
+    class Meta:
+        ordering = ["round", "organisation__name"]
+        verbose_name = _("round answer")
+        verbose_name_plural = _("round answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "organisation"], name="members_roundanswer_one_per_organisation"
+            ),
+        ]
+        indexes = [models.Index(fields=["round", "status"], name="members_roundanswer_status_idx")]
+
+    def __str__(self) -> str:
+        return _("%(organisation)s in %(round)s") % {
+            "organisation": self.organisation.short_name,
+            "round": self.round,
+        }
