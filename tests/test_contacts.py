@@ -611,3 +611,29 @@ def test_the_scope_functions_agree_with_the_list_for_every_role_and_contact(worl
         for contact in world["contacts"].values():
             assert permissions.can_view_contact(user, contact) is (contact.pk in visible)
             assert permissions.can_edit_contact(user, contact) is (contact.pk in visible)
+
+
+def test_an_organisation_with_contacts_is_not_deleted_before_they_are_erased(client, world):
+    # Deleting it would delete its contacts as Django deletes, leaving their history behind.
+    organisation = world["organisations"]["unaffiliated"]
+    url = reverse("admin:members_organisation_delete", args=[organisation.pk])
+    administrator = _as(client, world["users"]["administrator"])
+
+    refused = administrator.post(url, {"post": "yes"})
+    erase_contact(world["contacts"]["unaffiliated"], world["users"]["administrator"])
+    deleted = administrator.post(url, {"post": "yes"})
+
+    assert refused.status_code == 403
+    assert deleted.status_code == 302
+    assert not Organisation.objects.filter(pk=organisation.pk).exists()
+    # The record of the erasure outlives the organisation.
+    erasure = ContactErasure.objects.get()
+    assert erasure.organisation is None
+    assert str(erasure) == "A contact of an organisation since deleted, erased on request"
+
+
+def test_an_editors_organisation_menu_on_a_contact_offers_only_their_scope(client, world):
+    params = {"app_label": "members", "model_name": "contact", "field_name": "organisation", "term": ""}
+    response = _as(client, world["users"]["editor of CECOP"]).get(reverse("admin:autocomplete"), params)
+    offered = {int(item["id"]) for item in response.json()["results"]}
+    assert offered == {world["organisations"][where].pk for where in INSIDE}

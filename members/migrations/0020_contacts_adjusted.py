@@ -1,4 +1,9 @@
-"""Contacts: the roles' permissions (migration 0019 created the models without them).
+"""Contacts: the roles' permissions (migration 0019 created the models without them), and erasures kept.
+
+An erasure's record outlives its organisation, should that be deleted later
+(its organisation becomes empty): the register can still show that it erased
+what it was asked to, and an organisation that once had a contact erased can
+still be deleted.
 
 Contacts are staff-only personal data. Registry administrators and
 federation editors may add, change and erase them (editors only within
@@ -10,8 +15,9 @@ The groups' names are written out here, not imported: a migration must not
 change when live code does.
 """
 
+import django.db.models.deletion
 from django.contrib.auth.management import create_permissions
-from django.db import migrations
+from django.db import migrations, models
 
 ROLES = {
     "Registry administrators": [
@@ -68,4 +74,18 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(give_permissions, take_permissions)]
+    operations = [
+        migrations.AlterField(
+            model_name="contacterasure",
+            name="organisation",
+            field=models.ForeignKey(
+                help_text="Empty once the organisation itself was deleted.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="members.organisation",
+                verbose_name="organisation",
+            ),
+        ),
+        migrations.RunPython(give_permissions, take_permissions),
+    ]
