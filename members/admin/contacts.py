@@ -87,12 +87,12 @@ class ContactForm(forms.ModelForm[Contact]):
         data = self.cleaned_data
         organisation = data.get("organisation")
         if data.get("is_main") and isinstance(organisation, Organisation):
-            # Only a stored organisation can have one; the field's error also spares the
-            # model's own check of the constraint, which would say it again.
+            # Django skips the model's check of a constraint whose field is in error: it would
+            # say the same, as a message for the whole form.
             others = Contact.objects.filter(organisation=organisation, is_main=True).exclude(
                 pk=self.instance.pk
             )
-            if organisation.pk is not None and others.exists():
+            if others.exists():
                 self.add_error("is_main", MAIN_TAKEN % {"organisation": organisation.short_name})
         return data
 
