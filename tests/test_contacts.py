@@ -20,7 +20,7 @@ from django.db import models
 from django.urls import reverse
 
 from members import permissions
-from members.contacts import erase_contact
+from members.contacts import erase_contact, mailing_csv
 from members.models import Contact, ContactErasure, FiguresRound, Organisation, RoundAnswer
 from tests.factories import ContactFactory, FederationFactory, MembershipFactory, OrganisationFactory
 from tests.test_admin_permissions import post_data_from
@@ -637,3 +637,15 @@ def test_an_editors_organisation_menu_on_a_contact_offers_only_their_scope(clien
     response = _as(client, world["users"]["editor of CECOP"]).get(reverse("admin:autocomplete"), params)
     offered = {int(item["id"]) for item in response.json()["results"]}
     assert offered == {world["organisations"][where].pk for where in INSIDE}
+
+
+def test_the_export_for_mailing_reads_its_rows_in_one_query_whatever_their_number(
+    world, django_assert_num_queries
+):
+    for number in range(20):
+        ContactFactory(organisation=world["organisations"]["unaffiliated"], name=f"Extra {number}")
+
+    # One query: the contacts with their organisations (a join), whatever their number.
+    with django_assert_num_queries(1):
+        text = "".join(mailing_csv(Contact.objects.all()))
+    assert text.count("\n") == 1 + Contact.objects.count()

@@ -20,6 +20,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
@@ -305,8 +306,11 @@ class ContactAdmin(
         form = EraseForm(request.POST if "erase" in request.POST else None)
         if form.is_bound and form.is_valid():
             organisations = sorted({contact.organisation.short_name for contact in selected})
-            for contact in selected:
-                contacts.erase_contact(contact, request.user if request.user.is_authenticated else None)
+            by_user = request.user if request.user.is_authenticated else None
+            # All the selected or none: a failure half-way leaves every contact as it was.
+            with transaction.atomic(using=router.db_for_write(Contact)):
+                for contact in selected:
+                    contacts.erase_contact(contact, by_user)
             # No name in the message: it may be stored (in the session) until it is shown.
             self.message_user(
                 request,
