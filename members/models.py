@@ -1019,10 +1019,19 @@ class Contact(TimeStamped):
 
 
 class ContactErasure(models.Model):
-    """The one trace of a contact erased on request: when, by whom, where; no personal data."""
+    """The one trace of a contact erased on request: when, by whom, where; no personal data.
+
+    It outlives the organisation, should that be deleted later: the register
+    can still show that it erased what it was asked to.
+    """
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty once the organisation itself was deleted."),
     )
     erased_at = models.DateTimeField(_("erased at"), auto_now_add=True)
     erased_by = models.ForeignKey(
@@ -1039,6 +1048,8 @@ class ContactErasure(models.Model):
         verbose_name_plural = _("erased contacts")
 
     def __str__(self) -> str:
+        if self.organisation is None:
+            return gettext("A contact of an organisation since deleted, erased on request")
         return _("A contact of %(organisation)s, erased on request") % {
             "organisation": self.organisation.short_name
         }

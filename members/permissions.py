@@ -8,6 +8,9 @@
   the declared figures of their federations and of the organisations that
   belong, now or in the past, to none but their federations.
 - Read-only staff see everything and change nothing.
+- Contacts, staff-only personal data, are the exception to "see everything":
+  administrators see them all, editors those of their federations and
+  their federations' members, nobody else any (below).
 
 The editors' scope is closed under their own actions: no sequence of what
 they may do changes the figures of an organisation that belongs to a
@@ -29,9 +32,9 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict, TypeGuard, cast
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import router
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from members.models import DeclaredFigures, FederationEditor, Membership
+from members.models import Contact, DeclaredFigures, FederationEditor, Membership
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -54,6 +57,7 @@ class _Answers(TypedDict, total=False):
     administrator: bool
     federations: frozenset[int]
     declarable: frozenset[int]
+    contact_organisations: frozenset[int]
 
 
 def _cache(user: AnyUser) -> _Answers:
@@ -324,3 +328,134 @@ def can_import(user: AnyUser) -> bool:
 def can_export(user: AnyUser) -> bool:
     """Whether the user may download the register as CSV (any member of staff who may view it)."""
     return _has(user, "view", "organisation") and can_view_memberships(user)
+
+
+# Contacts: staff-only personal data
+#
+# Registry administrators see and edit every contact. A federation editor sees
+# and edits the contacts of the federations they edit and of those
+# federations' members, current or former (whom the federation writes to, for
+# its figures round among others). Nobody else sees a contact: not read-only
+# staff, not an editor outside their federations. Model permissions are the
+# first gate here too; the scope is by organisation, so whoever sees one
+# contact of an organisation sees all of them.
+
+
+def _contact_federations(user: AnyUser, action: str) -> frozenset[int] | None:
+    """The federations whose contacts' scope the user has for this action; None for all of them.
+
+    Empty when the user may not do it at all.
+    """
+    if not _has(user, action, "contact"):
+        return frozenset()
+    if is_registry_administrator(user):
+        return None
+    return editable_federation_ids(user)
+
+
+def contacts_visible_to(user: AnyUser, queryset: QuerySet[Contact] | None = None) -> QuerySet[Contact]:
+    """Return the contacts (of the queryset, by default all) the user may see; none for most users.
+
+    A filter with a subquery on memberships, never a list of ids: an editor
+    of a large federation may reach thousands of organisations.
+    """
+    contacts = Contact.objects.all() if queryset is None else queryset
+    federations = _contact_federations(user, "view")
+    if federations is None:
+        return contacts
+    if not federations:
+        return contacts.none()
+    members = Membership.objects.filter(member_id=OuterRef("organisation_id"), federation_id__in=federations)
+    return contacts.filter(Q(organisation_id__in=federations) | Exists(members))
+
+
+def _in_contact_scope(user: AnyUser, action: str, organisation_id: int | None) -> bool:
+    federations = _contact_federations(user, action)
+    if federations is None:
+        return True
+    if not federations or organisation_id is None:
+        return False
+    if organisation_id in federations:
+        return True
+    # Decided on the primary: a replica that lags may not know of a membership yet.
+    return (
+        Membership.objects.using(router.db_for_write(Membership))
+        .filter(member_id=organisation_id, federation_id__in=federations)
+        .exists()
+    )
+
+
+def contact_organisation_ids(user: AnyUser) -> frozenset[int]:
+    """Return the ids of the organisations an editor may give a contact: their federations and members.
+
+    The menus of the contact's form offer these (administrators are offered
+    every organisation). Members current or former, as the scope above. One query.
+    """
+    federations = editable_federation_ids(user)
+    if not federations:
+        return frozenset()
+    cache = _cache(user)
+    if "contact_organisations" not in cache:
+        members = Membership.objects.filter(federation_id__in=federations).values_list("member_id", flat=True)
+        cache["contact_organisations"] = federations | frozenset(members)
+    return cache["contact_organisations"]
+
+
+def can_view_contacts(user: AnyUser, organisation: Organisation | None = None) -> bool:
+    """Whether the user may see contacts at all (or those of this organisation, when given)."""
+    if organisation is None:
+        return _contact_federations(user, "view") != frozenset()
+    return _in_contact_scope(user, "view", organisation.pk)
+
+
+def can_edit_contacts(
+    user: AnyUser, organisation: Organisation | None = None, action: str = "change"
+) -> bool:
+    """Whether the user may add, change or erase (action) contacts at all, or those of this organisation."""
+    if organisation is None:
+        return _contact_federations(user, action) != frozenset()
+    return _in_contact_scope(user, action, organisation.pk)
+
+
+def can_view_contact(user: AnyUser, contact: Contact | None = None) -> bool:
+    """Whether the user may see this contact (or some contact, when None)."""
+    return can_edit_contact(user, contact, "view")
+
+
+def can_edit_contact(user: AnyUser, contact: Contact | None = None, action: str = "change") -> bool:
+    """Whether the user may change (or erase: action="delete") this contact, or some contact when None."""
+    if contact is None:
+        return _contact_federations(user, action) != frozenset()
+    return _in_contact_scope(user, action, contact.organisation_id)
+
+
+def can_save_contact(user: AnyUser, contact: Contact) -> bool:
+    """Whether the contact, as it is about to be saved, lies in the user's scope.
+
+    Its organisation must be one whose contacts the user edits and, for a
+    stored contact, must have been one (whatever the form, or the version a
+    revert restores, says): in an editor's hands a contact moves only between
+    organisations of their scope.
+    """
+    action = "add" if contact.pk is None else "change"
+    if not _in_contact_scope(user, action, contact.organisation_id):
+        return False
+    if contact.pk is None or is_registry_administrator(user):
+        return True
+    stored = (
+        Contact.objects.using(router.db_for_write(Contact))
+        .filter(pk=contact.pk)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    return _in_contact_scope(user, action, stored)
+
+
+def can_erase_contact(user: AnyUser, contact: Contact) -> bool:
+    """Whether the user may erase this contact on the person's request (who may delete it)."""
+    return can_edit_contact(user, contact, "delete")
+
+
+def can_see_contact_erasures(user: AnyUser) -> bool:
+    """Whether the user sees the list of contacts erased on request (registry administrators)."""
+    return is_registry_administrator(user) and _has(user, "view", "contacterasure")

@@ -5,7 +5,7 @@ import datetime
 import factory
 from django.utils.text import slugify
 
-from members.models import DeclaredFigures, Membership, Organisation, Source
+from members.models import Contact, DeclaredFigures, Membership, Organisation, Source
 
 
 class SourceFactory(factory.django.DjangoModelFactory):
@@ -71,3 +71,14 @@ class FederationEditorFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     federation = factory.SubFactory(FederationFactory)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Contact Person {n}")
+    role = "Secretary"
+    email = factory.Sequence(lambda n: f"person{n}@example.coop")
+    kept_because = "Main contact for the yearly figures"

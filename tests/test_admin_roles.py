@@ -23,10 +23,12 @@ def test_read_only_staff_may_view_everything_in_the_register_and_change_nothing(
         "view_historicalmembership",
     } <= codenames
     assert not [c for c in codenames if c.startswith(WRITES)]
+    # Contacts are personal data, which read-only staff do not see.
+    assert not [c for c in codenames if "contact" in c]
 
 
 @pytest.mark.django_db
-def test_federation_editors_may_write_only_memberships_declarations_sources_and_requests():
+def test_federation_editors_may_write_only_memberships_declarations_sources_requests_and_contacts():
     written = {c for c in _codenames(permissions.FEDERATION_EDITORS) if c.startswith(WRITES)}
 
     assert {c.split("_", 1)[1] for c in written} == {
@@ -34,6 +36,7 @@ def test_federation_editors_may_write_only_memberships_declarations_sources_and_
         "declaredfigures",
         "source",
         "membershiprequest",
+        "contact",  # within their federations' scope (members/permissions.py)
     }
     assert "delete_source" not in written
     # They ask the secretariat for a membership outside their scope; only administrators handle requests.
@@ -46,6 +49,8 @@ def test_registry_administrators_may_manage_staff_and_unlock_sign_ins():
 
     assert {"change_user", "change_group", "delete_accessattempt", "add_federationeditor"} <= codenames
     assert {"add_organisation", "delete_organisation", "change_admissionrule"} <= codenames
+    assert {"change_contact", "view_historicalcontact", "view_contacterasure"} <= codenames
+    assert "view_contacterasure" not in _codenames(permissions.FEDERATION_EDITORS)
 
 
 def test_an_editor_without_the_group_is_given_no_write_permission(staff_member, membership_factory):

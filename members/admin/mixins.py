@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from members import permissions
 from members.admin.filters import CappedCountPaginator
-from members.models import DeclaredFigures, Membership, Organisation
+from members.models import Contact, DeclaredFigures, Membership, Organisation
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import BaseModelAdmin, ModelAdmin
@@ -41,7 +41,10 @@ else:
 def check_may_save(
     user: AbstractBaseUser | AnonymousUser, instance: Model, *, deleting: bool = False
 ) -> None:
-    """Refuse, whatever the form showed, a membership or declaration outside the user's scope."""
+    """Refuse, whatever the form showed, a membership, declaration or contact outside the user's scope.
+
+    A contact is never deleted this way: its erasure (members/contacts.py) takes the place of a delete.
+    """
     if isinstance(instance, Membership):
         allowed = (
             permissions.can_edit_membership(user, instance, "delete")
@@ -54,6 +57,8 @@ def check_may_save(
             if deleting
             else permissions.can_save_declaration(user, instance)
         )
+    elif isinstance(instance, Contact):
+        allowed = not deleting and permissions.can_save_contact(user, instance)
     else:
         allowed = True
     if not allowed:

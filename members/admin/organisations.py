@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members import cache, permissions, rules
 from members.admin.admission import close_requests_met, fix_for, warn_of_breaches
+from members.admin.contacts import ContactInline
 from members.admin.csv import CsvImportExportMixin
 from members.admin.declarations import DeclaredFiguresInline
 from members.admin.filters import (
@@ -42,7 +43,7 @@ from members.admin.history import ScopedHistoryAdmin
 from members.admin.memberships import MembershipInline, OtherMembershipInline
 from members.admin.mixins import CappedListMixin, ScopedAutocompleteMixin, UnaccentSearchMixin, check_may_save
 from members.dates import date_format
-from members.models import DeclaredFigures, Membership, Organisation
+from members.models import Contact, DeclaredFigures, Membership, Organisation
 from members.stats import COUNTING_RULE, admission_breaches
 
 if TYPE_CHECKING:
@@ -183,8 +184,13 @@ class OrganisationAdmin(
 
     def get_inlines(self, request: HttpRequest, obj: Organisation | None) -> list[type[Any]]:
         if permissions.is_federation_editor(request.user):
-            return [MembershipInline, OtherMembershipInline, DeclaredFiguresInline]
-        return [MembershipInline, DeclaredFiguresInline]
+            inlines: list[type[Any]] = [MembershipInline, OtherMembershipInline, DeclaredFiguresInline]
+        else:
+            inlines = [MembershipInline, DeclaredFiguresInline]
+        # Staff-only personal data: only for those who may see this organisation's contacts.
+        if permissions.can_view_contacts(request.user, obj):
+            inlines.append(ContactInline)
+        return inlines
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organisation | None = None) -> Any:
         if obj is not None and not permissions.can_change_organisation_fields(request.user):
@@ -218,6 +224,8 @@ class OrganisationAdmin(
             check_may_save(request.user, instance, deleting=instance in formset.deleted_objects)
         for deleted in formset.deleted_objects:
             deleted.delete()
+        # A contact that stops being the main one is saved before the one that becomes it.
+        instances.sort(key=lambda instance: isinstance(instance, Contact) and instance.is_main)
         for instance in instances:
             instance._history_user = request.user
             instance.save()
