@@ -153,3 +153,13 @@ def test_the_directory_sorts_by_the_folded_name_then_by_id_on_every_page(db):
         paginator = DeepPaginator(queryset, 4)
         pages = [o.name for number in paginator.page_range for o in paginator.page(number).object_list]
         assert pages == order
+
+
+def test_reverting_a_rename_from_the_history_refolds_the_name(db):
+    organisation = make("Crédit Coopératif")
+    organisation.name = "Renamed"
+    organisation.save()
+
+    organisation.history.earliest("history_date").instance.save()
+
+    assert stored(organisation)[0] == "credit cooperatif"
