@@ -1,5 +1,16 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
+
+
+def _fold_on_sqlite(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # The generated folded names call members_fold on every write (members/rules.py).
+    if connection.vendor == "sqlite":
+        from members.rules import register_sqlite_fold
+
+        register_sqlite_fold(connection.connection)
 
 
 class MembersConfig(AppConfig):
@@ -8,6 +19,7 @@ class MembersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        connection_created.connect(_fold_on_sqlite, dispatch_uid="members_fold_on_sqlite")
         # Connects the signals that outdate cached figures whenever the register changes.
         # Registers the deploy checks of the register's own settings.
         from members import (

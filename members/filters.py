@@ -1,9 +1,10 @@
 """The member directory's search, filters and sorting, all carried in the URL.
 
 Search ignores case and accents ("Credit Cooperatif" finds "Crédit Coopératif")
-on both databases without an extension or a stored search column: the needle
-is folded in Python and the columns by the database at query time, both by
-members/rules.py's folding (`fold` and its database form `Folded`).
+on both databases: the needle is folded in Python by members/rules.py's `fold`,
+and compared with the organisation's stored folded name and acronym (columns
+the database generates with `fold`'s database form, `Folded`), which the
+directory also sorts on, through their indexes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django_countries import countries
 
 from members.models import CountryRegion, Membership, MembershipQuerySet, Organisation, Region
 from members.news import Period
-from members.rules import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN, Folded, fold, former_memberships
+from members.rules import FIRST_DAY, LAST_DAY, YEAR_MAX, YEAR_MIN, fold, former_memberships
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -135,9 +136,7 @@ class DirectoryFilter(django_filters.FilterSet):
         needle = fold(value.strip())
         if not needle:
             return queryset
-        return queryset.alias(acronym_folded=Folded("acronym")).filter(
-            Q(name_folded__contains=needle) | Q(acronym_folded__contains=needle)
-        )
+        return queryset.filter(Q(name_folded__contains=needle) | Q(acronym_folded__contains=needle))
 
     def keep(self, queryset: QuerySet[Organisation], name: str, value: Any) -> QuerySet[Organisation]:
         # Applied together in filter_queryset: one membership must satisfy
@@ -175,9 +174,7 @@ class DirectoryFilter(django_filters.FilterSet):
             memberships = former_memberships(memberships, day, data.get("federation"))
         # The year it joined: a start only attested by a source is no join, and shows as not known.
         joins = memberships.join_events().filter(member_id=OuterRef("pk"))
-        queryset = queryset.alias(name_folded=Folded("name")).annotate(
-            joined=Subquery(joins.order_by("joined_on").values("joined_on")[:1])
-        )
+        queryset = queryset.annotate(joined=Subquery(joins.order_by("joined_on").values("joined_on")[:1]))
         if any(data.get(key) not in (None, "") for key in ("federation", "category", "joined", "status")):
             # A subquery rather than a join, so an organisation that matches
             # through two memberships (CICOPA and CECOP) is listed once.

@@ -40,6 +40,7 @@ from members.rules import (
     YEAR_MAX,
     YEAR_MIN,
     YEAR_RANGE_MESSAGE,
+    Folded,
     current_q,
     ended_q,
     has_ended,
@@ -271,8 +272,21 @@ class Organisation(TimeStamped):
         help_text=_("Where the facts on this record come from."),
     )
 
+    # The name and acronym as the register compares them (members/rules.py's folding),
+    # kept by the database itself on every write, whichever path makes it (save, bulk
+    # writes, COPY, UPDATE): the directory searches and sorts on these columns.
+    name_folded = models.GeneratedField(
+        expression=Folded("name"), output_field=models.TextField(), db_persist=True
+    )
+    acronym_folded = models.GeneratedField(
+        expression=Folded("acronym"), output_field=models.TextField(), db_persist=True
+    )
+
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(verbose_name=_("historical organisation"))
+    # The folded columns are the database's to compute: a historical row cannot write them.
+    history = HistoricalRecords(
+        verbose_name=_("historical organisation"), excluded_fields=["name_folded", "acronym_folded"]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -283,6 +297,9 @@ class Organisation(TimeStamped):
             # federation menus of the directory and the admin, the home and statistics
             # pages. Without it every directory page scanned the whole table.
             models.Index(fields=["kind"], name="members_org_kind_idx"),
+            # The directory's order by name (ORDER BY name_folded, id, either way): page N's
+            # ids are read from this index alone, without visiting the table (members/paging.py).
+            models.Index(fields=["name_folded", "id"], name="members_org_folded_order_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -301,6 +318,10 @@ class Organisation(TimeStamped):
         if not self.slug:
             self.slug = slugify(self.acronym or self.name)[:120]
         super().save(*args, **kwargs)
+        # The database computed them from what was saved: read afresh when next asked for,
+        # never the values the instance held before a rename.
+        for field in ("name_folded", "acronym_folded"):
+            self.__dict__.pop(field, None)
 
     def get_absolute_url(self) -> str:
         return reverse("members:organisation-detail", kwargs={"slug": self.slug})

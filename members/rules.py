@@ -21,8 +21,9 @@
   declared, filters and "as of" dates (FIRST_DAY to LAST_DAY).
 - **Folding** (`fold`): how names are compared — lower case, accents removed
   ("Crédit" and "CREDIT" fold alike); used by search, sorting and every
-  look-up by name. The database side of the same folding is members/filters.py's
-  `Folded`.
+  look-up by name. Its database form is `Folded`, and the database stores it:
+  `Organisation.name_folded` and `acronym_folded` are columns generated from
+  `Folded` on every write, indexed for the directory's order and search.
 
 Membership validation (not a member of itself, ends after it starts, no
 overlap, no cycle) is members/validation.py.
@@ -31,11 +32,13 @@ overlap, no cycle) is members/validation.py.
 from __future__ import annotations
 
 import datetime
+import functools
+import sys
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, Func, Q, Value
-from django.db.models.functions import Lower
+from django.db.models.functions import Collate, Lower
 from django.utils.translation import gettext_lazy as _
 
 from members.dates import END_PRECISIONS, ONE_DAY, DatePrecision
@@ -140,32 +143,50 @@ def fold(text: str | None) -> str:
     """Return the text lower-cased with its accents removed: "Crédit" → "credit".
 
     Lower-cased, not case-folded ("Straße" stays "straße"): the database
-    mirrors this function character for character (`Folded`), and no
-    database function can turn one character into two.
+    mirrors this function character for character (`Folded`), and lower-casing
+    is what both Python and PostgreSQL (through ICU) do alike.
     """
     decomposed = unicodedata.normalize("NFKD", text or "")
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-def _translate_table() -> tuple[str, str]:
-    # Every Latin letter (Latin-1 to Latin Extended-B) whose folded form is a
-    # single other character, so PostgreSQL's TRANSLATE() maps it exactly as
-    # fold() does; lower() then handles plain ASCII capitals.
-    source, target = [], []
-    for code in range(0xC0, 0x250):
-        char = chr(code)
-        folded = fold(char)
-        if len(folded) == 1 and folded != char:
-            source.append(char)
-            target.append(folded)
-    return "".join(source), "".join(target)
+@functools.cache
+def _combining_characters() -> str:
+    # Every character fold() drops (a non-zero combining class), as a regular
+    # expression's class of ranges, for the database's side of the folding
+    # (computed once, when first compiled: a scan of every code point).
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.combining(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]"
 
 
-_FOLD_FROM, _FOLD_TO = _translate_table()
+def register_sqlite_fold(sqlite_connection: Any) -> None:
+    """Give an SQLite connection `members_fold`, which every write of an organisation computes.
+
+    Connected to `connection_created` (members/apps.py): the generated folded
+    columns call it on every INSERT and UPDATE, so a connection without it
+    cannot write an organisation (nor can the sqlite3 shell).
+    """
+    sqlite_connection.create_function("members_fold", 1, fold, deterministic=True)
 
 
 class Folded(Func):
-    """A text column lower-cased without accents in the database, as `fold` does in Python."""
+    """A text column lower-cased without accents in the database, as `fold` does in Python.
+
+    The expression of the generated columns `Organisation.name_folded` and
+    `acronym_folded`. On SQLite it is `fold` itself (registered on every
+    connection as `members_fold`). On PostgreSQL it is the same three steps in
+    IMMUTABLE built-ins, as a generated column needs: NORMALIZE(…, NFKD),
+    REGEXP_REPLACE of the characters `fold` drops, LOWER under ICU's root
+    collation (a UTF8 database with ICU, as Debian's PostgreSQL has); tests
+    hold it to `fold` for every assigned character of planes 0 to 2. Changing
+    the folding needs a migration that regenerates those columns.
+    """
 
     output_field = CharField()
     arity = 1
@@ -176,17 +197,17 @@ class Folded(Func):
         # Registering on every compilation is cheap and covers connections
         # opened before this module was imported.
         connection.ensure_connection()
-        connection.connection.create_function("members_fold", 1, fold, deterministic=True)
+        register_sqlite_fold(connection.connection)
         return super().as_sql(compiler, connection, function="members_fold", **extra_context)
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> _AsSqlType:
-        translated = Func(
-            *self.get_source_expressions(),
-            Value(_FOLD_FROM),
-            Value(_FOLD_TO),
-            function="TRANSLATE",
-            output_field=CharField(),
+        # fold() step by step: NFKD, drop the combining marks, lower-case. ICU's
+        # lower-casing is Unicode's, as Python's is (a final Σ becomes ς), whatever
+        # the database's own locale.
+        decomposed = Func(*self.get_source_expressions(), template="NORMALIZE(%(expressions)s, NFKD)")
+        stripped = Func(
+            decomposed, Value(_combining_characters()), Value(""), Value("g"), function="REGEXP_REPLACE"
         )
-        return compiler.compile(Lower(translated))
+        return compiler.compile(Lower(Collate(stripped, "und-x-icu")))

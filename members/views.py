@@ -22,6 +22,7 @@ from members.dates import date_format
 from members.feeds import latest_events
 from members.filters import DirectoryFilter, NewsFilter
 from members.models import DeclaredFigures, Membership, Organisation
+from members.paging import DeepPaginator
 from members.rules import FIRST_DAY, LAST_DAY
 from registry.clients import client_key
 
@@ -185,7 +186,7 @@ def news_page(request: HttpRequest) -> HttpResponse:
     federation = filterset.form.cleaned_data.get("federation")
     period = filterset.period()
     kind = filterset.form.cleaned_data.get("event") or ""
-    paginator = Paginator(news.event_rows(period, federation, kind), NEWS_PAGE_SIZE)
+    paginator = DeepPaginator(news.event_rows(period, federation, kind), NEWS_PAGE_SIZE)
     number = request.GET.get("page", "1")
     try:
         page = paginator.page(number)
@@ -240,6 +241,8 @@ class OrganisationListView(FilterView):
     filterset_class = DirectoryFilter
     template_name = "members/organisation_list.html"
     paginate_by = DIRECTORY_PAGE_SIZE
+    # Page 1,000 costs what page 1 costs (members/paging.py).
+    paginator_class = DeepPaginator
     strict = True
 
     def get_queryset(self) -> QuerySet[Organisation]:
