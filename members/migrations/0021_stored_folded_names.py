@@ -52,7 +52,7 @@ def drop_trigram_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0019_contacts_and_figures_rounds"),
+        ("members", "0020_contacts_adjusted"),
     ]
 
     operations = [
