@@ -86,7 +86,7 @@ def _roots(federation_ids: list[int], day: object) -> SQL:
 # Each organisation's latest declaration on or before the day (its one parameter),
 # and those that cover their members' figures. `latest` is read twice (by the
 # recursion and by `network`), so it is computed once.
-_LATEST_AND_COVERING = f"""
+LATEST_AND_COVERING = f"""
     latest(organisation_id, declared_on, enterprises, employment, includes_members) AS (
         SELECT organisation_id, declared_on, enterprises, employment, includes_members FROM (
             SELECT organisation_id, declared_on, enterprises, employment, includes_members,
@@ -131,7 +131,7 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     # flags), so UNION drops every row already reached and the recursion ends
     # by itself, even if bad data ever held a cycle.
     sql = f"""
-        WITH RECURSIVE {_LATEST_AND_COVERING},
+        WITH RECURSIVE {LATEST_AND_COVERING},
         reach(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT federation_id, member_id, 0, 0 FROM ({roots}) direct
             UNION

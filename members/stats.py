@@ -9,8 +9,10 @@ counts from 1 May 2017. A declaration counts from the day it was declared.
 
 How totals are computed is COUNTING_RULE; the pages show the same words.
 Each public function runs a fixed number of queries whatever the size and
-depth of the network: the network is one recursive CTE (members/network.py)
-and every total an SQL aggregate.
+depth of the network: the network is read from its materialisation
+(members/reach.py, one indexed range per federation; members/network.py's
+recursive queries are the reference it is tested against) and every total is
+an SQL aggregate.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from members.models import (
     Organisation,
     Region,
 )
-from members.network import figures_sql, nearest_sql, reading_connection
+from members.network import reading_connection
+from members.reach import figures_sql, nearest_sql
 from members.rules import fold, is_current
 
 COUNTING_RULE = _(
@@ -138,7 +141,7 @@ def _counted_members_on(day: date, federation_ids: list[int] | None) -> Membersh
 def _network_totals(
     federation_ids: list[int], day: date, group_by: str
 ) -> list[tuple[Any, int | None, int | None]]:
-    """Run the network CTE once; return rows of (group, enterprises, employment) for `group_by`.
+    """Read the network once; return rows of (group, enterprises, employment) for `group_by`.
 
     A total is None, not 0, where no organisation of the group declared the
     figure: SQL's SUM of nothing but NULLs. A declared 0 stays 0.
