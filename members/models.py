@@ -576,7 +576,8 @@ class Membership(TimeStamped):
                     message = cycle_error(self.member.short_name, self.federation.short_name)
                     raise ValidationError({"federation": [message]})
             pairs = {(self.federation_id, self.member_id)}
-            if shaping and self.pk is not None and not self._state.adding:
+            # A revert saves a new instance of a stored row: its stored pair is read whenever it has one.
+            if shaping and self.pk is not None:
                 pairs.update(Membership.objects.filter(pk=self.pk).values_list("federation_id", "member_id"))
             super().save(*args, **kwargs)
             reach.memberships_changed(pairs)

@@ -9,17 +9,21 @@ by one, leaves the table exact.
 """
 
 import datetime
-import threading
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from django.db import connection, transaction
 
-from members import network, reach
-from members.models import DeclaredFigures, Membership, NetworkReach
+from members import csv_io, network, reach
+from members.models import DeclaredFigures, Membership, NetworkReach, Organisation
 from members.network import reading_connection
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
+from tests.test_admin_permissions import post_data_from
+from tests.test_network_lock import race
 
 D = datetime.date
 FIRST = D(2020, 1, 1)
@@ -59,16 +63,19 @@ def registers(draw):
         for federation, member in sorted(pairs)
         for joined, left in draw(periods())
     ]
+    # Declarations mostly of federations (which may cover their members), mostly including them.
+    federations = sorted({f for f, _m in pairs})
     declarations = draw(
         st.lists(
             st.tuples(
-                st.integers(0, size - 1),
+                st.one_of(st.sampled_from(federations), st.integers(0, size - 1)),
                 st.integers(0, SPAN),
                 st.one_of(st.none(), st.integers(0, 50)),
                 st.one_of(st.none(), st.integers(0, 500)),
-                st.booleans(),
+                st.sampled_from([True, True, False]),
             ),
-            max_size=5,
+            min_size=1,
+            max_size=6,
             unique_by=lambda d: (d[0], d[1]),
         )
     )
@@ -101,10 +108,10 @@ def assert_same_as_the_reference(roots, days):
 
 
 @pytest.mark.django_db
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     register=registers(),
-    days=st.lists(st.integers(-1, SPAN + 1).map(day), min_size=1, max_size=3),
+    days=st.lists(st.integers(-1, SPAN + 1).map(day), min_size=3, max_size=5),
     changes=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["delete", "end", "open", "move"]))),
 )
 def test_the_materialised_network_is_the_recursive_one_on_random_networks_and_days(register, days, changes):
@@ -231,4 +238,175 @@ def test_deleting_and_updating_memberships_in_bulk_leave_the_table_exact(chain):
     assert exact()
     Membership.objects.filter(federation=cecop).delete()
     assert network_of(cicopa, D(2021, 1, 1)) == {cecop.pk: 1}
+    assert exact()
+
+
+@pytest.fixture
+def administrator(client, staff_member):
+    user = staff_member("administrator")
+    client.force_login(user)
+    return user
+
+
+def test_a_membership_added_in_the_admin_is_in_the_network(client, administrator, chain):
+    cicopa, cecop, _national, _coop, _links = chain
+    newcomer = OrganisationFactory()
+    url = reverse("admin:members_membership_add")
+    data = {
+        **post_data_from(client.get(url)),
+        "member": newcomer.pk,
+        "federation": cecop.pk,
+        "category": "full",
+        "joined_on": "2021-03-01",
+    }
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content[:3000]
+    assert network_of(cicopa, D(2021, 3, 1))[newcomer.pk] == 2
+    assert exact()
+
+
+def test_a_membership_ended_in_the_admin_leaves_the_network_on_that_day(client, administrator, chain):
+    cicopa, _cecop, national, _coop, links = chain
+    url = reverse("admin:members_membership_change", args=[links[1].pk])
+
+    response = client.post(url, {**post_data_from(client.get(url)), "left_on": "2018-01-01"})
+
+    assert response.status_code == 302, response.content[:3000]
+    assert national.pk in network_of(cicopa, D(2017, 12, 31))
+    assert national.pk not in network_of(cicopa, D(2018, 1, 1))
+    assert exact()
+
+
+def test_a_membership_deleted_in_the_admin_leaves_the_network(client, administrator, chain):
+    cicopa, _cecop, national, coop, links = chain
+
+    response = client.post(reverse("admin:members_membership_delete", args=[links[1].pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert network_of(cicopa, D(2018, 1, 1)).keys() == {chain[1].pk}
+    assert exact()
+
+
+def test_memberships_deleted_together_in_the_admin_leave_the_network(client, administrator, chain):
+    cicopa, cecop, _national, _coop, links = chain
+    data = {"action": "delete_selected", "_selected_action": [links[1].pk, links[3].pk], "post": "yes"}
+
+    response = client.post(reverse("admin:members_membership_changelist") + "?status=all", data)
+
+    assert response.status_code == 302
+    assert network_of(cicopa, D(2019, 6, 1)) == {cecop.pk: 1}
+    assert exact()
+
+
+def test_the_end_action_ends_the_selection_in_the_network(client, administrator, chain):
+    cicopa, cecop, national, coop, links = chain
+    data = {
+        "action": "end_memberships",
+        "_selected_action": [links[1].pk, links[3].pk],
+        "apply": "1",
+        "left_on": "2022-12-31",
+        "left_precision": "end_year",
+        "left_reason": "left",
+    }
+
+    response = client.post(reverse("admin:members_membership_changelist"), data)
+
+    assert response.status_code == 302
+    assert network_of(cicopa, D(2022, 12, 31)) == {cecop.pk: 1, national.pk: 2, coop.pk: 2}
+    assert network_of(cicopa, D(2023, 1, 1)) == {cecop.pk: 1}
+    assert exact()
+
+
+def test_a_membership_deleted_on_the_organisations_page_and_then_the_organisation_leave_it_exact(
+    client, administrator, chain
+):
+    cicopa, cecop, national, coop, links = chain
+    url = reverse("admin:members_organisation_change", args=[coop.pk])
+    data = post_data_from(client.get(url))
+    # Every membership row of the co-operative's page marked for deletion.
+    for key in [k for k in data if k.endswith("-id") and k.startswith("memberships")]:
+        data[key.replace("-id", "-DELETE")] = "on"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content[:3000]
+    assert coop.pk not in network_of(cicopa, D(2019, 6, 1))
+    assert exact()
+    response = client.post(reverse("admin:members_organisation_delete", args=[coop.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert exact()
+
+
+def test_a_revert_in_the_history_puts_the_membership_back_in_the_network(client, administrator, chain):
+    cicopa, cecop, national, coop, links = chain
+    moved = links[1]
+    original = moved.history.earliest("history_date")
+    moved.federation = FederationFactory()
+    moved.save()
+    assert national.pk not in network_of(cicopa, D(2018, 1, 1))
+    url = reverse("admin:members_membership_simple_history", args=[moved.pk, original.history_id])
+
+    response = client.post(url, post_data_from(client.get(url)))
+
+    assert response.status_code == 302
+    assert network_of(cicopa, D(2018, 1, 1))[national.pk] == 2
+    assert exact()
+
+
+def test_an_import_puts_its_memberships_in_the_network(chain):
+    cicopa, cecop, national, coop, links = chain
+    data = (
+        "slug,name,kind,federation,joined_on\n"
+        f"brand-new,Brand new co-op,cooperative,{national.slug},2018-01-01\n"
+        f"{coop.slug},{coop.name},{coop.kind},{cicopa.slug},2021-01-01\n"
+    ).encode()
+    plan = csv_io.plan_import(data)
+    assert plan.errors == []
+
+    csv_io.apply_import(plan)
+
+    new = Organisation.objects.get(slug="brand-new")
+    assert network_of(cicopa, D(2021, 1, 1))[new.pk] == 3
+    assert network_of(cicopa, D(2021, 1, 1))[coop.pk] == 1
+    assert exact()
+
+
+def test_the_verify_command_names_a_row_gone_wrong_and_the_rebuild_mends_it(chain):
+    cicopa, _cecop, _national, coop, _links = chain
+    NetworkReach.objects.filter(root=cicopa, organisation=coop, depth=3).update(end_on=D(2021, 1, 1))
+
+    with pytest.raises(CommandError):
+        call_command("network_reach", "--verify", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("network_reach", "--rebuild", "--verify", stdout=out)
+
+    assert "matches" in out.getvalue()
+    assert exact()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_concurrent_writers_leave_the_network_exact():
+    cicopa, cecop = FederationFactory(), FederationFactory()
+    national, coop = FederationFactory(), OrganisationFactory()
+    MembershipFactory(member=cecop, federation=cicopa)
+    MembershipFactory(member=national, federation=cecop)
+
+    def add(member, federation):
+        def write():
+            with transaction.atomic():
+                return MembershipFactory(member=member, federation=federation, joined_on=D(2020, 1, 1))
+
+        return write
+
+    # The first adds the co-operative below the national federation; the second, while the
+    # first's transaction is open, links the national federation straight to CICOPA: the row
+    # CICOPA → co-operative at depth 2 needs both.
+    outcomes = race(add(coop, national), add(national, cicopa))
+
+    assert isinstance(outcomes["first"], Membership) and isinstance(outcomes["second"], Membership)
+    assert outcomes["second waited"] is True
+    assert network_of(cicopa, D(2020, 1, 1))[coop.pk] == 2
     assert exact()
