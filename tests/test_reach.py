@@ -104,11 +104,10 @@ def assert_same_as_the_reference(roots, days):
     for on in days:
         assert materialised_nearest(roots, on) == reference_nearest(roots, on), on
         assert _rows(reach.figures_sql(roots, on), FIGURES) == _rows(network.figures_sql(roots, on), FIGURES), on
-    assert reach.differences() == []
 
 
 @pytest.mark.django_db
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     register=registers(),
     days=st.lists(st.integers(-1, SPAN + 1).map(day), min_size=3, max_size=5),
@@ -168,6 +167,8 @@ def test_the_materialised_network_is_the_recursive_one_on_random_networks_and_da
                     membership.joined_on = membership.left_on - datetime.timedelta(days=1)
             membership.save(update_fields=["joined_on", "left_on"])
         assert_same_as_the_reference(roots, days)
+        # Kept row by row as it was changed, the table is what computing it afresh gives.
+        assert reach.differences() == []
         transaction.set_rollback(True)
 
 
