@@ -1298,7 +1298,9 @@ class NetworkReach(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.root_id} → {self.organisation_id} ({self.depth}): {self.start_on} – {self.end_on or ''}"
+        return (
+            f"{self.root_id} → {self.organisation_id} ({self.depth}): {self.start_on} – {self.end_on or ''}"
+        )
 
 
 from members import reach  # noqa: E402 - members/reach.py imports the models above

@@ -41,7 +41,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from members.models import Membership, NetworkReach, Organisation
-from members.network import SQL, LATEST_AND_COVERING, reading_connection, upward_edges
+from members.network import LATEST_AND_COVERING, SQL, reading_connection, upward_edges
 from members.rules import current_sql, overlap_sql
 
 Pair = tuple[int, int]  # (federation id, member id)
@@ -143,7 +143,9 @@ def _levels(
         kept = cursor.fetchone()[0]
     cursor.execute(_merged(first, table), [open_end, open_end, *root_params, *member_params])
     written = cursor.rowcount
-    start, end, overlapping = overlap_sql(("r.start_on", "m.joined_on"), ("r.end_on", "m.left_on"), greatest, least)
+    start, end, overlapping = overlap_sql(
+        ("r.start_on", "m.joined_on"), ("r.end_on", "m.left_on"), greatest, least
+    )
     step = f"""
         SELECT r.root_id, m.member_id AS organisation_id, r.depth + 1 AS depth,
             {start} AS start_on, COALESCE({end}, %s) AS end_on
@@ -217,10 +219,8 @@ def memberships_changed(pairs: Iterable[Pair]) -> None:
         organisations = sorted(_below({m for _f, m in pairs}, connection, cursor))
         roots_sql, roots_value = _ids(roots, connection)
         organisations_sql, organisations_value = _ids(organisations, connection)
-        cursor.execute(
-            f"DELETE FROM {table} WHERE root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})",  # noqa: S608
-            [roots_value, organisations_value],
-        )
+        touched = f"root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})"
+        cursor.execute(f"DELETE FROM {table} WHERE {touched}", [roots_value, organisations_value])  # noqa: S608
         _levels(cursor, connection, table, roots, organisations)
 
 
@@ -247,7 +247,7 @@ def _reached(federation_ids: list[int], alias: str = "n") -> tuple[str, int]:
 
 
 def nearest_sql(federation_ids: list[int], day: datetime.date) -> SQL:
-    """Return (SQL, params): a WITH clause naming `network`, (root_id, organisation_id, depth), from the table.
+    """Return (SQL, params): a WITH clause naming `network`, (root_id, organisation_id, depth), read.
 
     The same rows as members/network.py's nearest_sql(), read from the rows
     current on the day: the shortest depth is the smallest of theirs.
@@ -366,7 +366,14 @@ def differences(limit: int | None = None) -> list[Difference]:
                 for row in cursor.fetchall():
                     root, organisation, depth, start_on, end_on = row
                     found.append(
-                        Difference(kind, root, organisation, depth, _date(start_on), _date(end_on) if end_on else None)
+                        Difference(
+                            kind,
+                            root,
+                            organisation,
+                            depth,
+                            _date(start_on),
+                            _date(end_on) if end_on else None,
+                        )
                     )
         finally:
             cursor.execute(f"DROP TABLE {FRESH}")

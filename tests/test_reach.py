@@ -49,7 +49,7 @@ def periods(draw):
 
 @st.composite
 def registers(draw):
-    """A small DAG (an organisation only joins one drawn before it) with dated memberships and declarations."""
+    """A small DAG (organisations join only those drawn before them), dated memberships, declarations."""
     size = draw(st.integers(min_value=2, max_value=7))
     pairs = draw(
         st.sets(
@@ -103,7 +103,9 @@ def _rows(sql_params, columns):
 def assert_same_as_the_reference(roots, days):
     for on in days:
         assert materialised_nearest(roots, on) == reference_nearest(roots, on), on
-        assert _rows(reach.figures_sql(roots, on), FIGURES) == _rows(network.figures_sql(roots, on), FIGURES), on
+        assert _rows(reach.figures_sql(roots, on), FIGURES) == _rows(
+            network.figures_sql(roots, on), FIGURES
+        ), on
 
 
 @pytest.mark.django_db
@@ -151,7 +153,11 @@ def test_the_materialised_network_is_the_recursive_one_on_random_networks_and_da
             if change == "end" and membership.left_on is None:
                 membership.left_on = membership.joined_on + datetime.timedelta(days=index % 5 + 1)
             elif change == "open" and membership is max(
-                (s for s in saved if (s.federation_id, s.member_id) == (membership.federation_id, membership.member_id)),
+                (
+                    s
+                    for s in saved
+                    if (s.federation_id, s.member_id) == (membership.federation_id, membership.member_id)
+                ),
                 key=lambda s: s.joined_on,
             ):
                 membership.left_on = None
@@ -184,7 +190,11 @@ def exact():
 @pytest.fixture
 def chain(db):
     """CICOPA ← CECOP ← a national federation ← a co-operative, and the co-operative straight into CECOP."""
-    cicopa, cecop, national = FederationFactory(acronym="CICOPA"), FederationFactory(acronym="CECOP"), FederationFactory()
+    cicopa, cecop, national = (
+        FederationFactory(acronym="CICOPA"),
+        FederationFactory(acronym="CECOP"),
+        FederationFactory(),
+    )
     coop = OrganisationFactory()
     links = [
         MembershipFactory(member=cecop, federation=cicopa, category=Membership.Category.REGIONAL),
@@ -223,7 +233,7 @@ def test_saving_only_a_memberships_dates_moves_it_in_the_network(chain):
 
 
 def test_moving_a_membership_to_another_federation_leaves_both_networks_exact(chain):
-    cicopa, cecop, national, coop, links = chain
+    cicopa, _cecop, national, coop, links = chain
     other = FederationFactory()
     links[1].federation = other
     links[1].save()
@@ -234,7 +244,7 @@ def test_moving_a_membership_to_another_federation_leaves_both_networks_exact(ch
 
 
 def test_deleting_and_updating_memberships_in_bulk_leave_the_table_exact(chain):
-    cicopa, cecop, national, coop, links = chain
+    cicopa, cecop, _national, _coop, links = chain
     Membership.objects.filter(pk=links[1].pk).update(joined_on=D(2018, 1, 1))
     assert exact()
     Membership.objects.filter(federation=cecop).delete()
@@ -281,7 +291,7 @@ def test_a_membership_ended_in_the_admin_leaves_the_network_on_that_day(client, 
 
 
 def test_a_membership_deleted_in_the_admin_leaves_the_network(client, administrator, chain):
-    cicopa, _cecop, national, coop, links = chain
+    cicopa, _cecop, _national, _coop, links = chain
 
     response = client.post(reverse("admin:members_membership_delete", args=[links[1].pk]), {"post": "yes"})
 
@@ -323,7 +333,7 @@ def test_the_end_action_ends_the_selection_in_the_network(client, administrator,
 def test_a_membership_deleted_on_the_organisations_page_and_then_the_organisation_leave_it_exact(
     client, administrator, chain
 ):
-    cicopa, cecop, national, coop, links = chain
+    cicopa, _cecop, _national, coop, _links = chain
     url = reverse("admin:members_organisation_change", args=[coop.pk])
     data = post_data_from(client.get(url))
     # Every membership row of the co-operative's page marked for deletion.
@@ -341,7 +351,7 @@ def test_a_membership_deleted_on_the_organisations_page_and_then_the_organisatio
 
 
 def test_a_revert_in_the_history_puts_the_membership_back_in_the_network(client, administrator, chain):
-    cicopa, cecop, national, coop, links = chain
+    cicopa, _cecop, national, _coop, links = chain
     moved = links[1]
     original = moved.history.earliest("history_date")
     moved.federation = FederationFactory()
@@ -357,7 +367,7 @@ def test_a_revert_in_the_history_puts_the_membership_back_in_the_network(client,
 
 
 def test_an_import_puts_its_memberships_in_the_network(chain):
-    cicopa, cecop, national, coop, links = chain
+    cicopa, _cecop, national, coop, _links = chain
     data = (
         "slug,name,kind,federation,joined_on\n"
         f"brand-new,Brand new co-op,cooperative,{national.slug},2018-01-01\n"

@@ -12,27 +12,63 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0019_contacts_and_figures_rounds'),
+        ("members", "0019_contacts_and_figures_rounds"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NetworkReach',
+            name="NetworkReach",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('depth', models.PositiveSmallIntegerField(verbose_name='depth')),
-                ('start_on', models.DateField(verbose_name='from')),
-                ('end_on', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.organisation', verbose_name='organisation')),
-                ('root', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.organisation', verbose_name='root')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("depth", models.PositiveSmallIntegerField(verbose_name="depth")),
+                ("start_on", models.DateField(verbose_name="from")),
+                ("end_on", models.DateField(blank=True, null=True, verbose_name="until")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="members.organisation",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "root",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="members.organisation",
+                        verbose_name="root",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'network reach',
-                'verbose_name_plural': 'network reach',
-                'indexes': [models.Index(fields=['root', 'start_on'], include=('end_on', 'organisation', 'depth'), name='members_reach_root_on_idx')],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'root', 'depth', 'start_on'), name='members_reach_one_period'), models.CheckConstraint(condition=models.Q(('end_on__isnull', True), ('end_on__gt', models.F('start_on')), _connector='OR'), name='members_reach_ends_after_start')],
+                "verbose_name": "network reach",
+                "verbose_name_plural": "network reach",
+                "indexes": [
+                    models.Index(
+                        fields=["root", "start_on"],
+                        include=("end_on", "organisation", "depth"),
+                        name="members_reach_root_on_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "root", "depth", "start_on"), name="members_reach_one_period"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("end_on__isnull", True), ("end_on__gt", models.F("start_on")), _connector="OR"
+                        ),
+                        name="members_reach_ends_after_start",
+                    ),
+                ],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),

@@ -26,8 +26,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from members.dates import DatePrecision, start_of_period
 from members import reach
+from members.dates import DatePrecision, start_of_period
 from members.models import CountryRegion, DeclaredFigures, Membership, NetworkReach, Organisation, Source
 
 SOURCE_TITLE = "Synthetic register — not real data"
