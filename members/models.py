@@ -1269,8 +1269,8 @@ class NetworkReach(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
     )
     depth = models.PositiveSmallIntegerField(_("depth"))
-    start_on = models.DateField(_("from"))
-    end_on = models.DateField(_("until"), null=True, blank=True)
+    start_on = models.DateField(_("reached from"))
+    end_on = models.DateField(_("reached until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("network reach")

@@ -27,8 +27,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("depth", models.PositiveSmallIntegerField(verbose_name="depth")),
-                ("start_on", models.DateField(verbose_name="from")),
-                ("end_on", models.DateField(blank=True, null=True, verbose_name="until")),
+                ("start_on", models.DateField(verbose_name="reached from")),
+                ("end_on", models.DateField(blank=True, null=True, verbose_name="reached until")),
                 (
                     "organisation",
                     models.ForeignKey(
