@@ -41,7 +41,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from members.models import Membership, NetworkReach, Organisation
-from members.network import LATEST_AND_COVERING, SQL, reading_connection, upward_edges
+from members.network import SQL, latest_and_covering, reading_connection, upward_edges
 from members.rules import current_sql, overlap_sql
 
 Pair = tuple[int, int]  # (federation id, member id)
@@ -282,10 +282,10 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     reached, _count = _reached(federation_ids)
     below = current_sql("b", start="start_on", end="end_on")
     sql = f"""
-        WITH {LATEST_AND_COVERING},
-        reached(root_id, organisation_id) AS (
+        WITH reached(root_id, organisation_id) AS (
             SELECT DISTINCT n.root_id, n.organisation_id FROM {table} n WHERE {reached}
         ),
+        {latest_and_covering("SELECT organisation_id FROM reached")},
         covered_members(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT r.root_id, m.member_id,
                 CASE WHEN c.enterprises THEN 1 ELSE 0 END, CASE WHEN c.employment THEN 1 ELSE 0 END
@@ -315,7 +315,7 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
             LEFT JOIN latest l ON l.organisation_id = r.organisation_id
         )
     """  # noqa: S608
-    return sql, [on, *federation_ids, on, on, on, on, on, on]
+    return sql, [*federation_ids, on, on, on, on, on, on, on]
 
 
 @dataclass(frozen=True)
