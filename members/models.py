@@ -1264,9 +1264,28 @@ class NetworkReach(models.Model):
     members/reach.py, in the transaction of every change to the memberships.
     """
 
-    root = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("root"))
+    # Its primary key is the key of a period (maximal periods never share a start) and the
+    # index of maintenance, which reads the rows above the organisations a change touches
+    # (members/reach.py): no surrogate id and no index of it over millions of rows.
+    pk = models.CompositePrimaryKey("organisation", "root", "depth", "start_on")
+    # No foreign keys in the database: the rows are derived, rebuilt in bulk (millions at once,
+    # whose deferred checks would double a rebuild's time) and verified against the memberships,
+    # whose own keys hold. Deleting an organisation through the ORM deletes its rows.
+    root = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of members_reach_root_on_idx
+        verbose_name=_("root"),
+    )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of the primary key
+        verbose_name=_("organisation"),
     )
     depth = models.PositiveSmallIntegerField(_("depth"))
     start_on = models.DateField(_("reached from"))
@@ -1286,11 +1305,6 @@ class NetworkReach(models.Model):
             ),
         ]
         constraints = [
-            # Maximal periods never share a start; also the index of maintenance, which
-            # reads the rows above the organisations a change touches (members/reach.py).
-            models.UniqueConstraint(
-                fields=["organisation", "root", "depth", "start_on"], name="members_reach_one_period"
-            ),
             models.CheckConstraint(
                 condition=Q(end_on__isnull=True) | Q(end_on__gt=models.F("start_on")),
                 name="members_reach_ends_after_start",

@@ -128,6 +128,22 @@ def _levels(
         FROM {memberships} m
         WHERE m.member_id <> m.federation_id {root_filter.format(root="m.federation_id")} {member_filter}
     """  # noqa: S608
+    # On PostgreSQL the rows above a membership are looked up for each membership, kept
+    # apart from the outer query (LATERAL ... OFFSET 0), in the primary key (organisation,
+    # root, depth, ...): left to itself the planner reads every row of the roots, which are
+    # the largest networks, for each level.
+    lateral = connection.vendor == "postgresql" and organisations is not None
+
+    def above(columns: str, depth: str) -> str:
+        if lateral:
+            return f"""CROSS JOIN LATERAL (
+                SELECT {columns} FROM {table} r
+                WHERE r.organisation_id = m.federation_id {depth} {root_filter.format(root="r.root_id")}
+                OFFSET 0
+            ) r"""  # noqa: S608
+        roots_of_r = root_filter.format(root="r.root_id")
+        return f"JOIN {table} r ON r.organisation_id = m.federation_id {depth} {roots_of_r}"
+
     kept = 0
     if organisations is not None:
         # The rows kept (those the change did not touch) that lead to the organisations
@@ -135,8 +151,8 @@ def _levels(
         cursor.execute(
             f"""
             SELECT COALESCE(MAX(r.depth), 0) FROM {memberships} m
-            JOIN {table} r ON r.organisation_id = m.federation_id
-            WHERE 1 = 1 {root_filter.format(root="r.root_id")} {member_filter}
+            {above("r.depth", "")}
+            WHERE 1 = 1 {member_filter}
             """,  # noqa: S608
             [*root_params, *member_params],
         )
@@ -150,9 +166,8 @@ def _levels(
         SELECT r.root_id, m.member_id AS organisation_id, r.depth + 1 AS depth,
             {start} AS start_on, COALESCE({end}, %s) AS end_on
         FROM {memberships} m
-        JOIN {table} r ON r.organisation_id = m.federation_id
-        WHERE r.depth = %s AND m.member_id <> r.root_id AND {overlapping}
-            {root_filter.format(root="r.root_id")} {member_filter}
+        {above("r.root_id, r.depth, r.start_on, r.end_on", "AND r.depth = %s")}
+        WHERE m.member_id <> r.root_id AND {overlapping} {member_filter}
     """  # noqa: S608
     # Level d + 1 is made from the rows at depth d: those just written, or those kept.
     depth, bound = 1, None
@@ -280,7 +295,17 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     table = NetworkReach._meta.db_table
     memberships = Membership._meta.db_table
     reached, _count = _reached(federation_ids)
-    below = current_sql("b", start="start_on", end="end_on")
+    current_below = current_sql("b", start="start_on", end="end_on")
+    if reading_connection().vendor == "postgresql":
+        # Kept apart from the outer query (OFFSET 0), so that each covered member looks its
+        # own network up in members_reach_root_on_idx instead of the planner merging with
+        # every root's rows current on the day.
+        below = f"""CROSS JOIN LATERAL (
+            SELECT b.organisation_id FROM {table} b WHERE b.root_id = cm.organisation_id AND {current_below}
+            OFFSET 0
+        ) b"""  # noqa: S608
+    else:
+        below = f"JOIN {table} b ON b.root_id = cm.organisation_id AND {current_below}"
     sql = f"""
         WITH reached(root_id, organisation_id) AS (
             SELECT DISTINCT n.root_id, n.organisation_id FROM {table} n WHERE {reached}
@@ -288,11 +313,12 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
         {latest_and_covering("SELECT organisation_id FROM reached")},
         covered_members(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT r.root_id, m.member_id,
-                CASE WHEN c.enterprises THEN 1 ELSE 0 END, CASE WHEN c.employment THEN 1 ELSE 0 END
+                MAX(CASE WHEN c.enterprises THEN 1 ELSE 0 END), MAX(CASE WHEN c.employment THEN 1 ELSE 0 END)
             FROM reached r
             JOIN covering c ON c.organisation_id = r.organisation_id
             JOIN {memberships} m ON m.federation_id = r.organisation_id
                 AND {current_sql("m")} AND m.joined_on <= c.declared_on AND m.member_id <> r.root_id
+            GROUP BY r.root_id, m.member_id
         ),
         covered(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT root_id, organisation_id, MAX(enterprises_covered), MAX(employment_covered) FROM (
@@ -300,7 +326,7 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
                 UNION ALL
                 SELECT cm.root_id, b.organisation_id, cm.enterprises_covered, cm.employment_covered
                 FROM covered_members cm
-                JOIN {table} b ON b.root_id = cm.organisation_id AND {below}
+                {below}
             ) paths
             GROUP BY root_id, organisation_id
         ),
