@@ -144,8 +144,8 @@ def _network_totals(
 
     The totals still walk the network recursively. Read from the materialisation
     (members/reach.py's figures_sql(), held to the same rows by tests/test_reach.py)
-    they are six times faster for a national federation at 100,000 organisations
-    but three times slower for the largest, whose coverage spans its whole network.
+    they are four times faster for a national federation at 100,000 organisations
+    but twice as slow for the largest, whose coverage spans its whole network.
 
     A total is None, not 0, where no organisation of the group declared the
     figure: SQL's SUM of nothing but NULLs. A declared 0 stays 0.
