@@ -50,6 +50,9 @@ Pair = tuple[int, int]  # (federation id, member id)
 # stored as NULL (still reached).
 OPEN_END = datetime.date(9999, 12, 31)
 
+# Above this many organisations below a change, the roots' rows are computed again whole.
+WHOLE_NETWORKS = 20_000
+
 # Networks this deep are rare enough to count the organisations, the bound of any path.
 DEEP = 16
 
@@ -234,6 +237,13 @@ def memberships_changed(pairs: Iterable[Pair]) -> None:
         organisations = sorted(_below({m for _f, m in pairs}, connection, cursor))
         roots_sql, roots_value = _ids(roots, connection)
         organisations_sql, organisations_value = _ids(organisations, connection)
+        if len(organisations) > WHOLE_NETWORKS:
+            # A change under most of the roots' networks (an import of a whole register, a
+            # regional organisation's link): their rows are computed again whole, in bulk joins,
+            # rather than looked up membership by membership.
+            cursor.execute(f"DELETE FROM {table} WHERE root_id IN ({roots_sql})", [roots_value])  # noqa: S608
+            _levels(cursor, connection, table, roots, None)
+            return
         touched = f"root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})"
         cursor.execute(f"DELETE FROM {table} WHERE {touched}", [roots_value, organisations_value])  # noqa: S608
         _levels(cursor, connection, table, roots, organisations)

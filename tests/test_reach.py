@@ -243,6 +243,18 @@ def test_moving_a_membership_to_another_federation_leaves_both_networks_exact(ch
     assert exact()
 
 
+def test_a_change_under_most_of_the_roots_networks_computes_their_rows_whole_and_exactly(chain, monkeypatch):
+    cicopa, cecop, _national, coop, links = chain
+    # Any number of organisations below the change counts as "most" here.
+    monkeypatch.setattr(reach, "WHOLE_NETWORKS", 0)
+    links[1].left_on = D(2018, 1, 1)
+    links[1].save()
+
+    assert network_of(cicopa, D(2018, 1, 1)) == {cecop.pk: 1}
+    assert network_of(cicopa, D(2019, 6, 1)) == {cecop.pk: 1, coop.pk: 2}
+    assert exact()
+
+
 def test_deleting_and_updating_memberships_in_bulk_leave_the_table_exact(chain):
     cicopa, cecop, _national, _coop, links = chain
     Membership.objects.filter(pk=links[1].pk).update(joined_on=D(2018, 1, 1))
