@@ -13,7 +13,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -433,3 +433,17 @@ def test_two_concurrent_writers_leave_the_network_exact():
     assert outcomes["second waited"] is True
     assert network_of(cicopa, D(2020, 1, 1))[coop.pk] == 2
     assert exact()
+
+
+@pytest.mark.postgresql
+def test_a_roots_network_on_a_day_is_read_from_its_index_alone(chain):
+    cicopa = chain[0]
+    sql, params = reach.nearest_sql([cicopa.pk], D(2019, 6, 1))
+    with connection.cursor() as cursor:
+        # Tiny tables favour a sequential scan; forbidding it shows whether the index serves.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql} SELECT * FROM network", params)  # noqa: S608
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET ALL")
+
+    assert "Index Only Scan using members_reach_root_on_idx" in plan
