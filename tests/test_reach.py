@@ -436,14 +436,16 @@ def test_two_concurrent_writers_leave_the_network_exact():
 
 
 @pytest.mark.postgresql
-def test_a_roots_network_on_a_day_is_read_from_its_index_alone(chain):
+def test_a_roots_network_on_a_day_is_read_through_its_index(chain):
     cicopa = chain[0]
     sql, params = reach.nearest_sql([cicopa.pk], D(2019, 6, 1))
     with connection.cursor() as cursor:
         # Tiny tables favour a sequential scan; forbidding it shows whether the index serves.
+        # (Index-only once vacuumed: a test's transaction cannot vacuum.)
         cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(f"EXPLAIN {sql} SELECT * FROM network", params)  # noqa: S608
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET ALL")
 
-    assert "Index Only Scan using members_reach_root_on_idx" in plan
+    assert "using members_reach_root_on_idx" in plan
