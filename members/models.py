@@ -50,6 +50,8 @@ from members.rules import (
 )
 from members.validation import Period, cycle_error, cycles, lock_network, membership_errors
 
+# members/reach.py reads the models: imported at the end of this module.
+
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
 
@@ -331,7 +333,41 @@ class Organisation(TimeStamped):
         return self.acronym or self.name
 
 
+# The fields of a membership that place it in the network, and those that date it.
+ENDS = frozenset({"member", "member_id", "federation", "federation_id"})
+DATES = frozenset({"joined_on", "left_on"})
+
+
 class MembershipQuerySet(models.QuerySet["Membership"]):
+    def update(self, **kwargs: Any) -> int:
+        """Update the rows, and the materialised network with them (members/reach.py) when they move in it.
+
+        bulk_update() and the history's bulk updates come through here as well.
+        """
+        if not (ENDS | DATES) & set(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            lock_network()
+            ids = list(self.values_list("pk", flat=True))
+            before = reach.pairs_of(ids)
+            updated = super().update(**kwargs)
+            reach.memberships_changed([*before, *reach.pairs_of(ids)])
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete the rows, and bring the materialised network up to date (members/reach.py)."""
+        with transaction.atomic(using=self.db):
+            lock_network()
+            pairs = list(self.order_by().values_list("federation_id", "member_id").distinct())
+            deleted = super().delete()
+            reach.memberships_changed(pairs)
+        return deleted
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+    delete.alters_data = True  # type: ignore[attr-defined]
+
     def current_on(self, day: datetime.date) -> MembershipQuerySet:
         """Return memberships in force on the day: joined on or before it, not left by it."""
         return self.filter(current_q(day))
@@ -544,18 +580,36 @@ class Membership(TimeStamped):
         # the same moment cannot close a loop that neither saw. Only the ends of a membership
         # shape the network; a save of other fields alone cannot close a loop. A membership of
         # itself is the loop a named constraint refuses (members_membership_not_self).
+        # The ends and the dates shape the materialised network (members/reach.py), kept
+        # exact in the same transaction and under the same lock, so that two writers
+        # recompute one after the other.
         fields = kwargs.get("update_fields")
-        shaping = fields is None or bool({"member", "member_id", "federation", "federation_id"} & set(fields))
-        if not shaping or self.member_id == self.federation_id:
+        shaping = fields is None or bool(ENDS & set(fields))
+        reaching = shaping or bool(DATES & set(fields or ()))
+        if not reaching or self.member_id == self.federation_id:
             super().save(*args, **kwargs)
             return
         with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Membership, instance=self)):
             lock_network()
-            period = Period(self.member_id, self.federation_id, self.joined_on, self.left_on, pk=self.pk)
-            if cycles([period], excluding=[self.pk] if self.pk else []):
-                message = cycle_error(self.member.short_name, self.federation.short_name)
-                raise ValidationError({"federation": [message]})
+            if shaping:
+                period = Period(self.member_id, self.federation_id, self.joined_on, self.left_on, pk=self.pk)
+                if cycles([period], excluding=[self.pk] if self.pk else []):
+                    message = cycle_error(self.member.short_name, self.federation.short_name)
+                    raise ValidationError({"federation": [message]})
+            pairs = {(self.federation_id, self.member_id)}
+            # A revert saves a new instance of a stored row: its stored pair is read whenever it has one.
+            if shaping and self.pk is not None:
+                pairs.update(Membership.objects.filter(pk=self.pk).values_list("federation_id", "member_id"))
             super().save(*args, **kwargs)
+            reach.memberships_changed(pairs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Membership, instance=self)):
+            lock_network()
+            pair = (self.federation_id, self.member_id)
+            deleted = super().delete(*args, **kwargs)
+            reach.memberships_changed([pair])
+        return deleted
 
     @property
     def joined_display(self) -> str:
@@ -1226,3 +1280,73 @@ class RoundAnswer(TimeStamped):
             "organisation": self.organisation.short_name,
             "round": self.round,
         }
+
+
+class NetworkReach(models.Model):
+    """A period [start_on, end_on) during which a federation reaches an organisation at a path length.
+
+    The network kept materialised (members/reach.py): for each organisation
+    with members (the root) and each organisation it reaches through
+    memberships of any category, the maximal periods during which some path
+    of exactly `depth` memberships joins them, each current on a day as a
+    membership is (members/rules.py's current_q over start_on and end_on; end_on
+    NULL: still reached). A path is current during the overlap of its
+    memberships' periods. On a day, the root's network is every organisation
+    with a current row, at the smallest depth of those rows. Written only by
+    members/reach.py, in the transaction of every change to the memberships.
+    """
+
+    # Its primary key is the key of a period (maximal periods never share a start) and the
+    # index of maintenance, which reads the rows above the organisations a change touches
+    # (members/reach.py): no surrogate id and no index of it over millions of rows.
+    pk = models.CompositePrimaryKey("organisation", "root", "depth", "start_on")
+    # No foreign keys in the database: the rows are derived, rebuilt in bulk (millions at once,
+    # whose deferred checks would double a rebuild's time) and verified against the memberships,
+    # whose own keys hold. Deleting an organisation through the ORM deletes its rows.
+    root = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of members_reach_root_on_idx
+        verbose_name=_("root"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of the primary key
+        verbose_name=_("organisation"),
+    )
+    depth = models.PositiveSmallIntegerField(_("depth"))
+    start_on = models.DateField(_("reached from"))
+    end_on = models.DateField(_("reached until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("network reach")
+        verbose_name_plural = _("network reach")
+        indexes = [
+            # A root's network on a day: WHERE root_id IN (...) AND start_on <= ? AND
+            # (end_on IS NULL OR end_on > ?), answered from the index alone on PostgreSQL
+            # (members/stats.py's figures and network list).
+            models.Index(
+                fields=["root", "start_on"],
+                name="members_reach_root_on_idx",
+                include=["end_on", "organisation", "depth"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gt=models.F("start_on")),
+                name="members_reach_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.root_id} → {self.organisation_id} ({self.depth}): {self.start_on} – {self.end_on or ''}"
+        )
+
+
+from members import reach  # noqa: E402 - members/reach.py imports the models above

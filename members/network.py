@@ -83,15 +83,21 @@ def _roots(federation_ids: list[int], day: object) -> SQL:
     return sql, [*federation_ids, day, day]
 
 
-# Each organisation's latest declaration on or before the day (its one parameter),
-# and those that cover their members' figures. `latest` is read twice (by the
-# recursion and by `network`), so it is computed once.
-_LATEST_AND_COVERING = f"""
+def latest_and_covering(among: str | None = None) -> str:
+    """Return the WITH clauses `latest` and `covering`, with one placeholder: the day.
+
+    `latest` is each organisation's latest declaration on or before the day
+    (only of the organisations the subquery `among` selects, when given), and
+    `covering` those of them that cover their members' figures. `latest` is
+    read twice (by the recursion and by `network`), so it is computed once.
+    """
+    only = f"AND organisation_id IN ({among})" if among else ""
+    return f"""
     latest(organisation_id, declared_on, enterprises, employment, includes_members) AS (
         SELECT organisation_id, declared_on, enterprises, employment, includes_members FROM (
             SELECT organisation_id, declared_on, enterprises, employment, includes_members,
                 ROW_NUMBER() OVER (PARTITION BY organisation_id ORDER BY declared_on DESC) AS recency
-            FROM {DeclaredFigures._meta.db_table} WHERE declared_on <= %s
+            FROM {DeclaredFigures._meta.db_table} WHERE declared_on <= %s {only}
         ) ranked
         WHERE recency = 1
     ),
@@ -100,6 +106,9 @@ _LATEST_AND_COVERING = f"""
         FROM latest
         WHERE includes_members AND (enterprises IS NOT NULL OR employment IS NOT NULL)
     )"""  # noqa: S608
+
+
+LATEST_AND_COVERING = latest_and_covering()
 
 
 def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
@@ -131,7 +140,7 @@ def figures_sql(federation_ids: list[int], day: datetime.date) -> SQL:
     # flags), so UNION drops every row already reached and the recursion ends
     # by itself, even if bad data ever held a cycle.
     sql = f"""
-        WITH RECURSIVE {_LATEST_AND_COVERING},
+        WITH RECURSIVE {LATEST_AND_COVERING},
         reach(root_id, organisation_id, enterprises_covered, employment_covered) AS (
             SELECT federation_id, member_id, 0, 0 FROM ({roots}) direct
             UNION

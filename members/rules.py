@@ -5,7 +5,11 @@
   left_on > D)`. A member counts on the day it joins and no longer on the day
   it leaves. The rule has an ORM form (`current_q`), an SQL fragment for the
   recursive network queries (`current_sql`) and a Python form for rows already
-  in memory (`is_current`); tests hold the three to the same answers.
+  in memory (`is_current`); tests hold the three to the same answers. The
+  materialised network (members/reach.py) keeps periods [start_on, end_on)
+  under the same rule, through the same functions. Two periods overlap when
+  each starts before the other ends (`overlap_sql`); a path through the
+  network is current exactly during the overlap of its memberships.
 - **Ended by day D** (`ended_q`): left on or before D; the complement of
   current for memberships that have started.
 - **A join** (`join_event_q`): a membership whose start is the day it began,
@@ -58,20 +62,46 @@ YEAR_RANGE_MESSAGE = _("The year must be between 1800 and 2100.")
 FOUNDED_RANGE_MESSAGE = _("The year founded must be between 1800 and 2100.")
 
 
-def current_q(day: datetime.date, prefix: str = "") -> Q:
-    """Return the condition "current on the day" for memberships, reached through `prefix` if given."""
-    return Q(**{f"{prefix}joined_on__lte": day}) & (
-        Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": day})
+def current_q(day: datetime.date, prefix: str = "", *, start: str = "joined_on", end: str = "left_on") -> Q:
+    """Return the condition "current on the day" for memberships, reached through `prefix` if given.
+
+    `start` and `end` name the period's fields for another table of periods
+    [start, end) that follows the same rule (members/reach.py's NetworkReach).
+    """
+    return Q(**{f"{prefix}{start}__lte": day}) & (
+        Q(**{f"{prefix}{end}__isnull": True}) | Q(**{f"{prefix}{end}__gt": day})
     )
 
 
-def current_sql(alias: str | None = None) -> str:
+def current_sql(alias: str | None = None, *, start: str = "joined_on", end: str = "left_on") -> str:
     """Return the SQL condition "current on the day" for a memberships table (aliased or not).
 
     Its two placeholders both take the day: pass `[day, day]` as parameters.
+    `start` and `end` name the columns of another table of periods that follows the same rule.
     """
     column = f"{alias}." if alias else ""
-    return f"{column}joined_on <= %s AND ({column}left_on IS NULL OR {column}left_on > %s)"
+    return f"{column}{start} <= %s AND ({column}{end} IS NULL OR {column}{end} > %s)"
+
+
+def overlap_sql(
+    starts: tuple[str, str], ends: tuple[str, str], greatest: str, least: str
+) -> tuple[str, str, str]:
+    """Return SQL (start, end, condition) for the overlap of two periods [start, end), an end NULL: open.
+
+    `greatest` and `least` are the database's two-argument GREATEST and LEAST
+    (MAX and MIN on SQLite). The overlap is [later start, earlier end), not
+    empty when each period starts before the other ends: under current_q's
+    rule a day is current in both periods exactly when it is in that one.
+    """
+    start = f"{greatest}({starts[0]}, {starts[1]})"
+    end = (
+        f"CASE WHEN {ends[0]} IS NULL THEN {ends[1]} WHEN {ends[1]} IS NULL THEN {ends[0]} "
+        f"ELSE {least}({ends[0]}, {ends[1]}) END"
+    )
+    condition = (
+        f"({ends[0]} IS NULL OR {ends[0]} > {starts[1]}) AND ({ends[1]} IS NULL OR {ends[1]} > {starts[0]})"
+    )
+    return start, end, condition
 
 
 def is_current(joined_on: datetime.date, left_on: datetime.date | None, day: datetime.date) -> bool:

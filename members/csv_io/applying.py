@@ -9,6 +9,7 @@ from django.db import router, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from members import reach
 from members.batches import batched
 from members.cache import register_changed
 from members.csv_io.parsing import RowError
@@ -107,6 +108,11 @@ def apply_import(
             wrote(len(memberships))
         updates = {pk: _with_source(changed, sources) for pk, changed in plan.memberships_to_update.items()}
         _update(Membership, updates, user, database, wrote)
+        # The materialised network follows the memberships written, in this transaction (members/reach.py).
+        reach.memberships_changed(
+            [(ids[new.federation], ids[new.member]) for new in plan.memberships_to_create]
+            + reach.pairs_of(plan.memberships_to_update)
+        )
         # Bulk writes send no save signals: tell the figures cache the register changed.
         register_changed()
     return plan.counts()
