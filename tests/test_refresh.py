@@ -243,3 +243,46 @@ def test_two_readers_of_a_cold_page_compute_it_once():
         thread.join(60)
     assert sorted(computed) == [False, True]
     assert served[0] == served[1]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_refresh_delay_is_measured_with_a_real_task_worker():
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    from tests.devtools.refresh_delay import measure_refresh_delay
+
+    if not _shared_pages():
+        pytest.skip("a task worker cannot reach one process's memory: set DJANGO_CACHE_URL")
+    call_command("load_seed", verbosity=0)
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.05,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="refresh-delay-test",
+        excluded_queue_names=[],
+    )
+
+    def run():
+        try:
+            worker.run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        delay = measure_refresh_delay(Client(), "cicopa", limit=60)
+    finally:
+        worker.running = False
+        thread.join(30)
+    assert 0 < delay < 60
+    cicopa = Organisation.objects.get(slug="cicopa")
+    with CaptureQueriesContext(connection) as queries:
+        served = Client().get(FEDERATION_PAGE)
+    assert len(queries) == 0  # the worker stored it
+    assert b"being brought up to date" not in served.content
+    assert cache.federation_figures(cicopa) == stats.federation_figures(cicopa)
