@@ -274,6 +274,8 @@ def _marked_outdated(entry: Entry[HttpResponseBase], request: HttpRequest) -> Ht
         notice = format_html('<p class="outdated-notice" role="status">{}</p>', text)
         response.content = response.content.replace(OUTDATED_MARK, notice.encode(), 1)
     response["Age"] = str(max(0, int(time.time() - entry.computed_at)))
+    # Asked again each time, never kept by the browser: the refreshed page is moments away.
+    response["Cache-Control"] = "no-cache"
     # Not the current version's validators: a client holding this page must not keep it once refreshed.
     response["Last-Modified"] = http_date(entry.computed_at)
     tag = f"{entry.stamp}|{request.get_full_path()}|{translation.get_language()}"

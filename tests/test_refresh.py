@@ -71,6 +71,7 @@ def test_after_a_change_a_reader_is_served_the_previous_page_at_once_marked_with
     assert _without_notice(outdated.content) == before.content
     assert 30 <= int(outdated["Age"]) < 60
     assert outdated["ETag"] != before["ETag"]
+    assert outdated["Cache-Control"] == "no-cache"
     assert outdated["Last-Modified"] == "Tue, 01 Dec 2026 17:42:00 GMT"
 
 
