@@ -433,8 +433,8 @@ def _federations_touched(instance: Model) -> list[int] | None:
     if isinstance(instance, DeclaredFigures):
         return [instance.organisation_id]
     if isinstance(instance, Organisation):
-        # Its name and country show on the pages of the federations it belongs to.
-        return [instance.pk, *instance.memberships.values_list("federation_id", flat=True)]
+        # Its own page; the task finds the federations it belongs to (no query in the save).
+        return [instance.pk]
     return None
 
 
