@@ -44,7 +44,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Model
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_migrate
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
@@ -109,9 +109,21 @@ def register_changed(federations: Iterable[int] | None = None) -> None:
 
 def _committed(federations: frozenset[int] | None) -> None:
     _new_version()
+    if _migrating:
+        return  # a release: nothing cached before it is served again, so nothing to refresh
     from members import refresh  # it renders pages, which read this module
 
     refresh.schedule(federations)
+
+
+# True while migrate runs (its data migrations save records too).
+_migrating = False
+
+
+@receiver(pre_migrate)
+def _migration_starts(sender: AppConfig, **kwargs: Any) -> None:
+    global _migrating
+    _migrating = True
 
 
 def _release_stamp() -> int:
@@ -285,19 +297,25 @@ def _compute_once(
     # Locked already: an outdated key nobody refreshed in time (see fetch).
     late = locked and state is not None and not state.refreshing
     deadline = time.monotonic() + COMPUTE_TIMEOUT
+    stale_ok = state is not None and not state.refreshing
     try:
         while not locked:
+            if store.add(lock, COMPUTING, timeout=COMPUTE_TIMEOUT):
+                locked = True
+                break
+            entry = store.get(key)
+            if isinstance(entry, Entry) and (entry.stamp == current or stale_ok):
+                if state is not None and entry.stamp != current:
+                    state.served(entry)  # stored meanwhile, made of outdated parts: a reader takes it
+                return entry
             # A refresh asked of the queue (QUEUED) is taken over by whoever computes the key first.
-            if store.add(lock, COMPUTING, timeout=COMPUTE_TIMEOUT) or store.get(lock) == QUEUED:
+            if store.get(lock) == QUEUED:
                 store.set(lock, COMPUTING, timeout=COMPUTE_TIMEOUT)
                 locked = True
                 break
             if time.monotonic() >= deadline:  # the holder is that slow: compute beside it
                 break
             time.sleep(WAIT_POLL)
-            entry = store.get(key)
-            if isinstance(entry, Entry) and entry.stamp == current:
-                return entry
     except Exception:
         logger.warning("Cache unavailable; computing %s", what, exc_info=True)
         return Entry(compute(), current, time.time())
@@ -447,8 +465,10 @@ def _sectors_changed(sender: type[Model], **kwargs: Any) -> None:
 def _released(sender: AppConfig, **kwargs: Any) -> None:
     # Each release runs migrate: pages cached by the previous release hold its
     # templates, translations and static file names, so none is served again.
+    global _migrating
     if sender.label == "members":
-        register_changed()
+        _migrating = False
+        _new_version()  # not register_changed(): nothing made before a release is refreshed
         try:
             # Kept until the next release (no timeout): outdated entries older than it are never served.
             cache.set(RELEASE_KEY, version()[0], timeout=None)

@@ -220,7 +220,7 @@ def test_a_lock_left_by_a_process_that_died_holds_a_cold_page_up_only_until_it_e
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_readers_of_a_cold_page_compute_it_once():
     call_command("load_seed", verbosity=0)
     start = threading.Barrier(2)
@@ -247,7 +247,7 @@ def test_two_readers_of_a_cold_page_compute_it_once():
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_refresh_delay_is_measured_with_a_real_task_worker():
     from django_tasks_db.management.commands.db_worker import Worker
 
