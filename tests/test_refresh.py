@@ -173,6 +173,25 @@ def test_with_tasks_run_at_once_the_change_commits_with_its_pages_refreshed(
     assert served.content == _rendered_afresh(FEDERATION_PAGE)
 
 
+def test_a_page_first_asked_for_after_a_change_is_made_of_the_outdated_figures_and_says_so(
+    client, seeded, django_capture_on_commit_callbacks
+):
+    client.get("/en/statistics/")  # the figures of the top-level federations, cached
+    _new_member_of_cicopa(django_capture_on_commit_callbacks)
+    variant = "/en/statistics/?federation=cecop"  # never asked for: rendered now
+    first = client.get(variant)
+    assert b"being brought up to date" in first.content
+    address = pagecache.Address("http", "testserver", "/en/statistics/", (("federation", "cecop"),), "en")
+    assert pagecache.is_outdated(address)  # stored, as old as the figures it shows
+
+    assert refresh.refresh_page.call(address.as_json()) == 200
+    with CaptureQueriesContext(connection) as queries:
+        refreshed = client.get(variant)
+    assert len(queries) == 0
+    assert b"being brought up to date" not in refreshed.content
+    assert refreshed.content == _rendered_afresh(variant)
+
+
 def test_signed_in_staff_get_the_page_rendered_with_the_change(
     client, seeded, staff_member, django_capture_on_commit_callbacks
 ):
