@@ -345,6 +345,10 @@ def _compute_once(
                 store.add(_asked_key(key, current), True, timeout=timeout())
                 store.set(lock, QUEUED, timeout=refresh_timeout(store))
                 return entry
+        else:
+            # An outdated entry that cannot be made again (the page is gone, or may not be
+            # stored now) is served no longer.
+            store.delete(key)
     except Exception:
         logger.warning("Cache unavailable; %s not stored", what, exc_info=True)
     if locked:

@@ -306,3 +306,17 @@ def test_the_refresh_delay_is_measured_with_a_real_task_worker():
     assert len(queries) == 0  # the worker stored it
     assert b"being brought up to date" not in served.content
     assert cache.federation_figures(cicopa) == stats.federation_figures(cicopa)
+
+
+def test_a_page_that_is_gone_since_the_change_is_served_outdated_no_longer_once_refreshed(
+    client, seeded, django_capture_on_commit_callbacks
+):
+    client.get(FEDERATION_PAGE)
+    with django_capture_on_commit_callbacks(execute=True):
+        cicopa = Organisation.objects.get(slug="cicopa")
+        cicopa.slug = "cicopa-renamed"
+        cicopa.save()
+    assert client.get(FEDERATION_PAGE).status_code == 200  # outdated, as it was
+    address = pagecache.Address("http", "testserver", FEDERATION_PAGE, (), "en")
+    assert refresh.refresh_page.call(address.as_json()) == 404
+    assert client.get(FEDERATION_PAGE).status_code == 404
