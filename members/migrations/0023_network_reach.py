@@ -13,7 +13,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0019_contacts_and_figures_rounds"),
+        ("members", "0022_rounds_adjusted"),
     ]
 
     operations = [
