@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -80,45 +80,90 @@ def insert_with_history(
     for row in rows:
         if not names.issuperset(row):  # as Model(**values) refuses them
             raise TypeError(f"{model.__name__} has no field {sorted(set(row) - names)[0]!r}")
-    prepared = [_prepared(given, row, now, connection) for row in rows]
-    if connection.vendor == "postgresql":
+    copying = connection.vendor == "postgresql"
+    # On PostgreSQL each value is turned into COPY's text once, and that text serves both tables.
+    finish = _copy_text if copying else _as_is
+    prepare = _Preparer(given, now, connection, finish)
+    prepared = [prepare(row) for row in rows]
+    if copying:
         ids = _next_ids(model, len(rows), connection)
-        numbered = ([pk_value, *cells] for pk_value, cells in zip(ids, prepared, strict=True))
+        numbered = [[str(pk_value), *cells] for pk_value, cells in zip(ids, prepared, strict=True)]
         _copy(connection, model._meta.db_table, [pk, *given], numbered)
     else:
         ids = _insert_returning(connection, database, model._meta.db_table, given, pk, prepared)
+        numbered = [[pk_value, *cells] for pk_value, cells in zip(ids, prepared, strict=True)]
     history = get_history_model_for_model(model)
-    _insert_history(history, [pk, *given], ids, prepared, database, user, now)
+    _insert_history(history, [pk, *given], numbered, database, user, now, finish)
     return ids
 
 
-def _prepared(
-    fields: Sequence[Field[Any, Any]], row: Mapping[str, Any], now: datetime.datetime, connection: Any
-) -> list[Any]:
-    """The row's value of each field as the database stores it: given, stamped, or the field's default."""
-    cells = []
-    for field in fields:
-        if isinstance(field, DateField) and (field.auto_now or field.auto_now_add):
-            # What the field's pre_save() gives a row being added: the moment, or its day.
-            value: Any = now if isinstance(field, DateTimeField) else timezone.localdate(now)
-        elif field.attname in row:
-            value = row[field.attname]
-        elif field.name in row:
-            value = row[field.name]
-        else:
-            value = field.get_default()
-        cells.append(field.get_db_prep_save(value, connection))
-    return cells
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class _Preparer:
+    """Turns rows (attname -> value) into their cells as the database stores them, in the fields' order.
+
+    Each value is prepared by its field (`get_db_prep_save`, as bulk_create
+    does), then finished (COPY's text, or as it is for a query's parameter);
+    a value that comes again in the same column (a category, a date, a
+    country, an empty cell) is prepared once.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[Field[Any, Any]],
+        now: datetime.datetime,
+        connection: BaseDatabaseWrapper,
+        finish: Callable[[Any], Any],
+    ) -> None:
+        self.fields = fields
+        self.connection = connection
+        self.finish = finish
+        self.memos: list[dict[Any, Any]] = [{} for _ in fields]
+        # What the fields' pre_save() gives a row being added: the moment, or its day.
+        self.stamps = {
+            index: finish(
+                field.get_db_prep_save(
+                    now if isinstance(field, DateTimeField) else timezone.localdate(now), connection
+                )
+            )
+            for index, field in enumerate(fields)
+            if isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
+        }
+
+    def __call__(self, row: Mapping[str, Any]) -> list[Any]:
+        cells = []
+        for index, (field, memo) in enumerate(zip(self.fields, self.memos, strict=True)):
+            if index in self.stamps:
+                cells.append(self.stamps[index])
+                continue
+            if field.attname in row:
+                value = row[field.attname]
+            elif field.name in row:
+                value = row[field.name]
+            else:
+                value = field.get_default()
+            # By type and value: 1, 1.0 and True are equal keys, not equal cells.
+            key = (type(value), tuple(value) if isinstance(value, list) else value)
+            try:
+                cell = memo[key]
+            except KeyError:
+                cell = memo[key] = self.finish(field.get_db_prep_save(value, self.connection))
+            except TypeError:  # not hashable
+                cell = self.finish(field.get_db_prep_save(value, self.connection))
+            cells.append(cell)
+        return cells
 
 
 def _insert_history(
     history: type[Model],
     row_columns: Sequence[Field[Any, Any]],
-    ids: Sequence[int],
-    prepared: Sequence[list[Any]],
+    rows: Sequence[list[Any]],
     database: str,
     user: AbstractBaseUser | None,
     now: datetime.datetime,
+    finish: Callable[[Any], Any],
 ) -> None:
     """Write a "created" history record of each row: its tracked values, as stored, and who and when."""
     connection = connections[database]
@@ -131,25 +176,21 @@ def _insert_history(
     }
     history_pk = history._meta.pk
     columns = [field for field in _columns(history) if field is not history_pk]
-    # Each column of the record: the row's own value (the same attname), or the record's.
+    # Each column of the record: the row's own cell (the same attname), or the record's own value.
     plan: list[tuple[int | None, Any]] = []
     for field in columns:
         if field.attname in position:
             plan.append((position[field.attname], None))
-        elif field.attname in own:
-            plan.append((None, field.get_db_prep_save(own[field.attname], connection)))
         else:
-            plan.append((None, field.get_db_prep_save(field.get_default(), connection)))
-
-    def records() -> Iterator[list[Any]]:
-        for pk, cells in zip(ids, prepared, strict=True):
-            values = [pk, *cells]
-            yield [values[index] if index is not None else constant for index, constant in plan]
-
+            value = own[field.attname] if field.attname in own else field.get_default()
+            plan.append((None, finish(field.get_db_prep_save(value, connection))))
+    records = [
+        [cells[index] if index is not None else constant for index, constant in plan] for cells in rows
+    ]
     if connection.vendor == "postgresql":
-        _copy(connection, history._meta.db_table, columns, records())
+        _copy(connection, history._meta.db_table, columns, records)
     else:
-        _insert_returning(connection, database, history._meta.db_table, columns, None, list(records()))
+        _insert_returning(connection, database, history._meta.db_table, columns, None, records)
 
 
 def _next_ids(model: type[Model], count: int, connection: BaseDatabaseWrapper) -> list[int]:
@@ -181,12 +222,12 @@ def _copy_text(value: Any) -> str:
 
 
 def _copy(
-    connection: BaseDatabaseWrapper, table: str, columns: Sequence[Field[Any, Any]], rows: Iterable[list[Any]]
+    connection: BaseDatabaseWrapper, table: str, columns: Sequence[Field[Any, Any]], rows: Iterable[list[str]]
 ) -> None:
-    """COPY the rows (prepared values in the columns' order) into the table, in the current transaction."""
+    """COPY the rows (cells in COPY's text, in the columns' order) into the table, in this transaction."""
     quote = connection.ops.quote_name
     statement = f"COPY {quote(table)} ({', '.join(quote(f.column) for f in columns)}) FROM STDIN"
-    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    text = "".join("\t".join(row) + "\n" for row in rows)
     # Errors raised by the driver's copy become Django's (IntegrityError, ...), as a query's do.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
