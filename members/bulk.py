@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DateField, DateTimeField, Field, Model
@@ -92,6 +93,8 @@ def insert_with_history(
     else:
         ids = _insert_returning(connection, database, model._meta.db_table, given, pk, prepared)
         numbered = [[pk_value, *cells] for pk_value, cells in zip(ids, prepared, strict=True)]
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):  # as simple_history's own bulk writes
+        return ids
     history = get_history_model_for_model(model)
     _insert_history(history, [pk, *given], numbered, database, user, now, finish)
     return ids
