@@ -428,3 +428,13 @@ def test_the_import_reads_the_network_above_its_federations_and_not_an_unrelated
     with CaptureQueriesContext(connection) as applying_it:
         applying.apply_import(plan, user=importer)
     assert 2 <= membership_rows_read(applying_it.captured_queries) <= 4
+
+
+def test_a_row_naming_a_field_the_model_does_not_have_is_refused_before_anything_is_written(db):
+    from members.bulk import insert_with_history
+
+    before = counts()
+    with pytest.raises(TypeError, match="nmae"):
+        row = {"slug": "x", "name": "X", "kind": "bank", "nmae": "X"}
+        insert_with_history(Organisation, [row], "default")
+    assert counts() == before
