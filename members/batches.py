@@ -18,14 +18,18 @@ LARGEST_BATCH = 10_000
 T = TypeVar("T")
 
 
-def batched(items: Iterable[T], database: str, *, per_item: int = 1, reserved: int = 0) -> Iterator[list[T]]:
+def batched(
+    items: Iterable[T], database: str, *, per_item: int = 1, reserved: int = 0, largest: int = LARGEST_BATCH
+) -> Iterator[list[T]]:
     """Yield the items in lists that one query of the database takes.
 
     Each item takes `per_item` parameters, and the query `reserved` more
-    besides them (values that every piece repeats).
+    besides them (values that every piece repeats). `largest` bounds the
+    items of one list where the database sets no lower limit: larger for a
+    query whose cost is mostly a scan that each piece would repeat.
     """
-    limit = connections[database].features.max_query_params or LARGEST_BATCH * per_item + reserved
-    size = max(1, min(LARGEST_BATCH, (limit - 1 - reserved) // per_item))
+    limit = connections[database].features.max_query_params
+    size = largest if limit is None else max(1, min(largest, (limit - 1 - reserved) // per_item))
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -169,6 +169,9 @@ def former_memberships(
     return memberships.filter(ended_q(day)).exclude(member_id__in=still_in.values("member_id"))
 
 
+# The import folds each name and acronym of a file several times, and an organisation's on each
+# of its rows: the same texts, folded once.
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str | None) -> str:
     """Return the text lower-cased with its accents removed: "Crédit" → "credit".
 

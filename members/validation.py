@@ -276,24 +276,27 @@ def cycles(new: Sequence[Period], *, excluding: Iterable[int] = ()) -> list[Peri
         above[member].add(federation)
     for period in new:
         above[period.member].add(period.federation)
+    # What each federation reaches upwards, walked once however many new members it has (an
+    # import gives thousands of members to a few federations).
+    reached: dict[Node, set[Node]] = {}
     looping = []
     for period in new:
-        if _reaches(above, period.federation, period.member):
+        if period.federation not in reached:
+            reached[period.federation] = _reachable(above, period.federation)
+        if period.member in reached[period.federation]:
             looping.append(period)
     return looping
 
 
-def _reaches(graph: dict[Node, set[Node]], start: Node, goal: Node) -> bool:
+def _reachable(graph: dict[Node, set[Node]], start: Node) -> set[Node]:
     seen, stack = {start}, [start]
     while stack:
         node = stack.pop()
-        if node == goal:
-            return True
         for nxt in graph.get(node, ()):
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
-    return False
+    return seen
 
 
 def _node(organisation: Organisation) -> Node:

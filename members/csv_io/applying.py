@@ -1,16 +1,24 @@
-"""Applying an import plan: one transaction of bulk writes, recorded in the change history."""
+"""Applying an import plan: one transaction of bulk writes, recorded in the change history.
+
+New organisations and memberships, and the history record of each, go through
+members/bulk.py (COPY on PostgreSQL, multi-row INSERTs elsewhere); updates
+through simple_history's bulk_update_with_history. All of it is one
+transaction: any failure leaves nothing written, history included.
+"""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import router, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from members import reach
 from members.batches import batched
+from members.bulk import insert_with_history
 from members.cache import register_changed
 from members.csv_io.parsing import RowError
 from members.csv_io.planning import ImportPlan, NewMembership
@@ -21,8 +29,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 BATCH_SIZE = 1000
-# Objects are built, written and reported this many at a time: the model instances (and their
-# historical records) of one chunk are in memory at once, never the whole file's.
+# Rows are prepared, written and reported this many at a time: the prepared rows (and their
+# history records) of one chunk are in memory at once, never the whole file's.
 CHUNK_SIZE = 5000
 
 # Called with the number of records written so far, after each chunk.
@@ -87,34 +95,34 @@ def apply_import(
             ids.update(stored.filter(slug__in=batch).values_list("slug", "id"))
         _refuse_cycles(plan, ids, database)
         sources = _create_sources(plan, database)
-        for values in _chunks(list(plan.organisations_to_create.values())):
-            created = bulk_create_with_history(
-                [Organisation(**v) for v in values], Organisation, batch_size=BATCH_SIZE, default_user=user
-            )
-            # bulk_create_with_history hands the objects back with their ids on every database.
-            ids.update({organisation.slug: organisation.pk for organisation in created})
+        # One moment for the whole import: each record's history date and its created/updated stamps.
+        now = timezone.now()
+        for chunk in _chunks(list(plan.organisations_to_create.values())):
+            created = insert_with_history(Organisation, chunk, database, user, now)
+            ids.update(zip((values["slug"] for values in chunk), created, strict=True))
             wrote(len(created))
-        _update(Organisation, plan.organisations_to_update, user, database, wrote)
+        _update(Organisation, plan.organisations_to_update, user, database, wrote, now)
+        pairs: set[tuple[int, int]] = set()
         for news in _chunks(plan.memberships_to_create):
-            memberships = [
-                Membership(
-                    member_id=ids[new.member],
-                    federation_id=ids[new.federation],
+            rows = [
+                {
+                    "member_id": ids[new.member],
+                    "federation_id": ids[new.federation],
                     **_with_source(new.values, sources),
-                )
+                }
                 for new in news
             ]
-            bulk_create_with_history(memberships, Membership, batch_size=BATCH_SIZE, default_user=user)
-            wrote(len(memberships))
+            insert_with_history(Membership, rows, database, user, now)
+            pairs.update((row["federation_id"], row["member_id"]) for row in rows)
+            wrote(len(rows))
         updates = {pk: _with_source(changed, sources) for pk, changed in plan.memberships_to_update.items()}
-        _update(Membership, updates, user, database, wrote)
-        # The materialised network follows the memberships written, in this transaction (members/reach.py).
-        reach.memberships_changed(
-            [(ids[new.federation], ids[new.member]) for new in plan.memberships_to_create]
-            + reach.pairs_of(plan.memberships_to_update)
-        )
-        # Bulk writes send no save signals: tell the figures cache the register changed.
+        for membership in _update(Membership, updates, user, database, wrote, now):
+            assert isinstance(membership, Membership)  # noqa: S101 - the model just asked
+            pairs.add((membership.federation_id, membership.member_id))
+        # Bulk writes send no save signals: tell the figures and page caches the register changed,
+        # and the network which memberships were written, in this transaction.
         register_changed()
+        reach.memberships_changed(pairs)
     return plan.counts()
 
 
@@ -185,9 +193,10 @@ def _update(
     user: AbstractBaseUser | None,
     database: str,
     wrote: Progress,
-) -> None:
-    """Write the changed fields of these rows (pk -> changed values), stamped as updated now."""
-    now = timezone.now()
+    now: datetime.datetime,
+) -> list[TimeStamped]:
+    """Write the changed fields of these rows (pk -> changed values), stamped as updated now; return them."""
+    updated: list[TimeStamped] = []
     for pks in _chunks(list(changes)):
         objects: dict[Any, TimeStamped] = {}
         for batch in batched(pks, database):
@@ -200,6 +209,13 @@ def _update(
             obj.updated_at = now
             fields |= set(changes[pk])
         bulk_update_with_history(
-            list(objects.values()), model, sorted(fields), batch_size=BATCH_SIZE, default_user=user
+            list(objects.values()),
+            model,
+            sorted(fields),
+            batch_size=BATCH_SIZE,
+            default_user=user,
+            default_date=now,
         )
         wrote(len(objects))
+        updated += objects.values()
+    return updated

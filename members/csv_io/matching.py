@@ -82,7 +82,9 @@ class Identities:
             folded_name=Folded("name"), folded_acronym=Folded("acronym"), squashed_name=_squashed_sql("name")
         )
         keys = sorted(slugs | names | squashed)
-        for batch in batched(keys, self.database, per_item=4):
+        # The folded names cannot be looked up in an index: each query folds every organisation of
+        # the register, so as few queries as the database takes (one on PostgreSQL).
+        for batch in batched(keys, self.database, per_item=4, largest=max(len(keys), 1)):
             query = (
                 Q(slug__in=batch)
                 | Q(folded_name__in=batch)
