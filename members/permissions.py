@@ -36,7 +36,7 @@ from members.models import DeclaredFigures, FederationEditor, Membership
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from members.models import Organisation
+    from members.models import FiguresRound, Organisation, RoundAnswer
 
 # Whoever a request is from: `request.user`.
 AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
@@ -281,6 +281,47 @@ def can_save_declaration(user: AnyUser, declaration: DeclaredFigures) -> bool:
         .first()
     )
     return stored in declarable
+
+
+# Figures rounds: reviewing the answers and the round's dashboard
+
+
+def can_review_round(user: AnyUser, figures_round: FiguresRound) -> bool:
+    """Whether the user sees the round's dashboard and review list, and may return its answers.
+
+    Administrators, for every round; federation editors, for the rounds of
+    the federations they edit. Returning an answer changes no figure, so the
+    round being theirs is enough for it.
+    """
+    if not _is_staff(user):
+        return False
+    return is_registry_administrator(user) or figures_round.federation_id in editable_federation_ids(user)
+
+
+def can_review_some_rounds(user: AnyUser) -> bool:
+    """Whether the user reviews the answers of any round at all, before one is chosen."""
+    return is_registry_administrator(user) or bool(editable_federation_ids(user))
+
+
+def reviewable_round_federation_ids(user: AnyUser) -> frozenset[int] | None:
+    """Return the federations whose rounds the user reviews: None for every federation (administrators)."""
+    if is_registry_administrator(user):
+        return None
+    return editable_federation_ids(user)
+
+
+def can_approve_answer(user: AnyUser, answer: RoundAnswer) -> bool:
+    """Whether the user may approve the answer, which makes it the organisation's declared figures.
+
+    The round must be the user's (can_review_round), and the declaration one
+    the user may add by hand: for an editor, an organisation whose figures are
+    theirs alone (declarable_organisation_ids). An answer of an organisation
+    shared with a federation the editor does not edit waits for an
+    administrator, or approving it would change that federation's figures.
+    """
+    if not can_review_round(user, answer.round) or not _has(user, "add", "declaredfigures"):
+        return False
+    return is_registry_administrator(user) or answer.organisation_id in declarable_organisation_ids(user)
 
 
 # Organisations
