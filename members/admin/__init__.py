@@ -17,10 +17,10 @@ paginator in filters, CSV import and export in csv. Importing this package
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin import declarations, memberships, organisations, reference, requests, round_review, staff
+from members.admin import declarations, memberships, organisations, reference, requests, staff
 from members.admin.mixins import CheckedInitialMixin, CheckedListMixin
 
-__all__ = ["declarations", "memberships", "organisations", "reference", "requests", "round_review", "staff"]
+__all__ = ["declarations", "memberships", "organisations", "reference", "requests", "staff"]
 
 # Every list of the site, those of Django's and django-axes' ModelAdmins too (registered
 # before this app's, which comes last in INSTALLED_APPS), answers a parameter it cannot
