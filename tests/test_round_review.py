@@ -309,6 +309,8 @@ def test_the_answer_is_compared_with_the_latest_declaration_of_an_earlier_year(
     assert {c.field: (c.previous, c.current) for c in rows[0].changes}["employment"] == (3000, 3400)
     assert rows[0].flagged is True  # enterprises and the others appear for the first time
     assert rows[1].previous is None
+    # A first declaration has nothing to change from: nothing in it is flagged.
+    assert rows[1].flagged is False
 
 
 # Two members of staff at the same moment (PostgreSQL)

@@ -105,6 +105,29 @@ def test_approving_from_the_review_list_declares_the_figures_and_says_so(world):
     assert [row.answer.pk for row in response.context["reviewed"]] == [answer.pk]
 
 
+def test_an_answer_the_member_sent_again_after_the_page_was_opened_is_not_approved(world):
+    answer = make_answer(world["round"], world["ligacoop"])
+    seen = answer.answered_at.isoformat()
+    RoundAnswer.objects.filter(pk=answer.pk).update(
+        employment=99_999, answered_at=answer.answered_at + datetime.timedelta(hours=1)
+    )
+
+    response = browser(world["administrator"]).post(
+        reverse("round-review:approve", args=[answer.pk]), {"answered_at": seen}, follow=True
+    )
+
+    assert "changed the answer after you opened this page" in response.text
+    assert not DeclaredFigures.objects.exists()
+
+
+def test_the_approve_button_carries_when_the_answer_shown_was_sent(world):
+    answer = make_answer(world["round"], world["ligacoop"])
+    client = browser(world["administrator"])
+    page = client.get(review_url(world["round"])).text
+
+    assert f'name="answered_at" value="{answer.answered_at.isoformat()}"' in page
+
+
 def test_a_second_approval_of_the_same_answer_is_refused_with_a_message(world):
     answer = make_answer(world["round"], world["ligacoop"])
     client = browser(world["administrator"])

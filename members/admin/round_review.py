@@ -17,6 +17,7 @@ so a hand-made request for another federation's round is answered 403.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -105,6 +106,14 @@ def _back_to_review(answer: RoundAnswer) -> HttpResponse:
     return HttpResponseRedirect(reverse("round-review:review", args=[answer.round_id]))
 
 
+def _seen(request: HttpRequest) -> datetime.datetime | None:
+    """When the answer the reviewer saw was sent (the form's `answered_at`); None if the form did not say."""
+    try:
+        return datetime.datetime.fromisoformat(request.POST.get("answered_at", ""))
+    except ValueError:
+        return None
+
+
 @require_POST
 def approve_answer(request: HttpRequest, answer_id: int) -> HttpResponse:
     """Approve the answer (POST): it becomes the organisation's declared figures."""
@@ -112,7 +121,7 @@ def approve_answer(request: HttpRequest, answer_id: int) -> HttpResponse:
     if not permissions.can_approve_answer(request.user, answer):
         raise PermissionDenied
     try:
-        declaration = review.approve(answer, request.user)
+        declaration = review.approve(answer, request.user, _seen(request))
     except review.ReviewRefused as refused:
         messages.error(request, refused.message)
     else:

@@ -64,6 +64,9 @@ class FigureChange:
     field: str
     previous: int | None
     current: int | None
+    # Whether there is a previous declaration to compare with: an organisation's first
+    # answer has none, and nothing in it is a change.
+    compared: bool = True
 
     @property
     def label(self) -> str:
@@ -116,6 +119,8 @@ class FigureChange:
     @property
     def large(self) -> bool:
         """Whether the reviewer should look twice: beyond LARGE_CHANGE, from 0, appearing or disappearing."""
+        if not self.compared:
+            return False
         if self.appeared or self.disappeared:
             return True
         if self.ratio is not None:
@@ -144,6 +149,7 @@ def compare(answer: RoundAnswer, previous: DeclaredFigures | None) -> list[Figur
             field=name,
             previous=getattr(previous, name) if previous is not None else None,
             current=getattr(answer, name),
+            compared=previous is not None,
         )
         for name in FIGURE_FIELDS
     ]
@@ -214,8 +220,15 @@ def _validation_message(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
 
 
-def approve(answer: RoundAnswer, by_user: AnyUser) -> DeclaredFigures:
+def approve(
+    answer: RoundAnswer, by_user: AnyUser, seen_answered_at: datetime.datetime | None = None
+) -> DeclaredFigures:
     """Make the answer the organisation's declared figures for the round's year; return them.
+
+    `seen_answered_at`, when given, is when the answer the reviewer looked at
+    was sent: if the member has sent it again since (the form stays open until
+    the round closes), the approval is refused rather than approve figures
+    nobody reviewed.
 
     In one transaction: the answer is locked and read again, the declaration
     (with its Source) created with the approving user in its history, and the
@@ -230,6 +243,12 @@ def approve(answer: RoundAnswer, by_user: AnyUser) -> DeclaredFigures:
         if not permissions.can_approve_answer(by_user, locked):
             raise ReviewRefused(_("You may not approve the answers of this round for this organisation."))
         _refuse_unless_answered(locked)
+        if seen_answered_at is not None and locked.answered_at != seen_answered_at:
+            raise ReviewRefused(
+                _(
+                    "The member changed the answer after you opened this page: look at it again before approving."
+                )
+            )
         day = answer_day(locked)
         declaration = DeclaredFigures(
             organisation=locked.organisation,
