@@ -21,6 +21,7 @@ from django.db.models import Field
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from members import permissions
 from members.models import DeclaredFigures, FiguresRound, RoundAnswer, Source
@@ -47,6 +48,12 @@ FIGURE_FIELDS = ("enterprises", "employment", "member_organisations", "countries
 # register's language, like the other sources' titles (Source.language says so), so
 # that it reads the same on every page and in the open data.
 SOURCE_TITLE = "{federation} {year} figures round, answer of {organisation}"
+
+
+# Said when the member sent the answer again while the reviewer was reading it.
+CHANGED_SINCE_SEEN = gettext_lazy(
+    "The member changed the answer after you opened this page: look at it again before approving."
+)
 
 
 class ReviewRefused(Exception):
@@ -244,11 +251,7 @@ def approve(
             raise ReviewRefused(_("You may not approve the answers of this round for this organisation."))
         _refuse_unless_answered(locked)
         if seen_answered_at is not None and locked.answered_at != seen_answered_at:
-            raise ReviewRefused(
-                _(
-                    "The member changed the answer after you opened this page: look at it again before approving."
-                )
-            )
+            raise ReviewRefused(str(CHANGED_SINCE_SEEN))
         day = answer_day(locked)
         declaration = DeclaredFigures(
             organisation=locked.organisation,
