@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Contact, DeclaredFigures, Organisation, RoundAnswer
-from members.rounds.dashboard import LATE_AFTER_DAYS
+from members.rounds.dashboard import LATE_AFTER_DAYS, dashboard
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
 from tests.test_round_review import make_answer, make_round
 
@@ -350,3 +350,18 @@ def test_the_answer_day_is_the_day_in_the_registers_time_zone(world):
     browser(world["administrator"]).post(reverse("round-review:approve", args=[answer.pk]))
 
     assert DeclaredFigures.objects.get(organisation=world["ligacoop"]).declared_on == D(2019, 3, 15)
+
+
+def test_the_dashboard_costs_the_same_few_queries_however_many_answers(world, django_assert_num_queries):
+    for number in range(6):
+        organisation = OrganisationFactory(name=f"Member {number}")
+        MembershipFactory(member=organisation, federation=world["cicopa"])
+        make_answer(world["round"], organisation, status=RoundAnswer.Status.APPROVED)
+
+    # 1 the answers with their organisations, contacts and reviewers; 2 the reminders;
+    # 3 the members and approved answers on the closing day; 4-7 members/stats.py's figures.
+    with django_assert_num_queries(7):
+        board = dashboard(world["round"])
+
+    assert len(board.answers) == 6
+    assert board.coverage.approved == 6
