@@ -287,6 +287,7 @@ def test_a_change_is_shown_with_its_sign_and_percentage():
     assert change.shown_percent == "+30.0%"
     assert FigureChange("employment", 4000, 3000).shown_difference == "−1,000"
     assert FigureChange("employment", None, 3000).shown_percent == "—"
+    assert FigureChange("employment", 10, 20_000).shown_percent == "+199,900.0%"
 
 
 def test_the_answer_is_compared_with_the_latest_declaration_of_an_earlier_year(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members import sentences, stats
 from members.models import Contact, FiguresRound, Membership, RoundAnswer
@@ -39,6 +40,10 @@ class Coverage:
     approved: int
     figures: FederationFigures
     sentences: list[Sentence]
+
+
+# Beside "invitations sent", an answer still "invited" is one not given yet.
+STATUS_HEADINGS = {RoundAnswer.Status.INVITED: _("not answered yet")}
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def dashboard(figures_round: FiguresRound, today: datetime.date | None = None) -
         last_reminded_at=reminders["last"],
         coverage=coverage(figures_round),
         statuses=[
-            StatusGroup(status.value, str(status.label), by_status[status.value])
+            StatusGroup(status.value, str(STATUS_HEADINGS.get(status, status.label)), by_status[status.value])
             for status in RoundAnswer.Status
         ],
     )

@@ -113,7 +113,8 @@ class FigureChange:
         if self.percent is None:
             return "—"
         sign = "+" if self.percent > 0 else "−" if self.percent < 0 else ""
-        return _("%(percent)s%%") % {"percent": sign + number_format(abs(self.percent), decimal_pos=1)}
+        shown = number_format(abs(self.percent), decimal_pos=1, force_grouping=True)
+        return _("%(percent)s%%") % {"percent": sign + shown}
 
     @property
     def appeared(self) -> bool:
