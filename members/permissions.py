@@ -365,3 +365,47 @@ def can_import(user: AnyUser) -> bool:
 def can_export(user: AnyUser) -> bool:
     """Whether the user may download the register as CSV (any member of staff who may view it)."""
     return _has(user, "view", "organisation") and can_view_memberships(user)
+
+
+# Figures rounds
+
+
+def can_view_rounds(user: AnyUser) -> bool:
+    """Whether the user may see figures rounds at all (editors: those of their federations)."""
+    return _has(user, "view", "figuresround") or _has(user, "change", "figuresround")
+
+
+def round_federation_ids(user: AnyUser) -> frozenset[int] | None:
+    """Return the federations whose rounds the user sees and runs, or None for every federation.
+
+    Editors see their federations' rounds only: a round lists its members'
+    contacts, which are not theirs to see outside their federations.
+    Administrators and read-only staff see every round.
+    """
+    if is_federation_editor(user):
+        return editable_federation_ids(user)
+    return None
+
+
+def can_open_round(user: AnyUser, federation_id: int | None = None) -> bool:
+    """Whether the user may open a figures round (of this federation, when given).
+
+    Registry administrators for any federation; federation editors for their
+    own federations only.
+    """
+    if not _has(user, "add", "figuresround"):
+        return False
+    if is_registry_administrator(user):
+        return True
+    federations = editable_federation_ids(user)
+    return bool(federations) if federation_id is None else federation_id in federations
+
+
+def can_run_round(user: AnyUser, figures_round: FiguresRound | None = None) -> bool:
+    """Whether the user may change this round and work on its answers (remind, re-send, mark bounced)."""
+    if not _has(user, "change", "figuresround"):
+        return False
+    if is_registry_administrator(user):
+        return True
+    federations = editable_federation_ids(user)
+    return bool(federations) if figures_round is None else figures_round.federation_id in federations

@@ -3,6 +3,7 @@ from django.urls import path
 from members import csv_io, feeds, views
 from members.filters import DirectoryFilter, NewsFilter
 from members.pagecache import conditional, public_page
+from members.rounds import views as rounds
 
 app_name = "members"
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path("statistics/", public_page(views.statistics, STATISTICS_PARAMS), name="statistics"),
     path("news/", public_page(views.news_page, NEWS_PARAMS), name="news"),
     path("about/", public_page(views.about), name="about"),
+    # A member's personal link to its figures round form: never cached (members/rounds/views.py).
+    path("round/<str:token>/", rounds.answer_form, name="round-answer"),
     path("feeds/events.rss", public_page(feeds.EventsRssFeed()), name="events-rss"),
     path("feeds/events.atom", public_page(feeds.EventsAtomFeed()), name="events-atom"),
     path(

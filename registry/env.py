@@ -249,3 +249,57 @@ def cache_from_url(url: str, *, name: str = "DJANGO_CACHE_URL") -> dict[str, Any
         # Short timeouts: a stalled Redis fails a request in a second instead of holding a worker.
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+
+
+def env_site_url(name: str, default: str) -> str:
+    """Return the site's address as readers reach it, scheme://host[:port], without a trailing slash."""
+    raw = env_str(name, default)
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not the site's address; use scheme://host, such as https://register.example.org."
+        )
+    return value
+
+
+# Short names for Django's own e-mail backends; any other value is a dotted path to a backend class.
+EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def env_email_backend(name: str, default: str) -> str:
+    """Return an e-mail backend: smtp, console, locmem, dummy, or the dotted path of a backend class."""
+    raw = env_str(name, default).strip()
+    if raw.casefold() in EMAIL_BACKENDS:
+        return EMAIL_BACKENDS[raw.casefold()]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", raw):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an e-mail backend; use smtp, console, locmem, dummy "
+            "or the dotted path of a backend class."
+        )
+    return raw
+
+
+def env_email(name: str, default: str) -> str:
+    """Return an e-mail address, optionally with a display name: "Register <register@example.org>"."""
+    from email.utils import parseaddr
+
+    raw = env_str(name, default).strip()
+    address = parseaddr(raw)[1]
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an e-mail address; use one such as register@example.org "
+            "or Register <register@example.org>."
+        )
+    return raw

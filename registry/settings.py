@@ -17,11 +17,14 @@ from registry.env import (
     env_bool,
     env_choice,
     env_directory,
+    env_email,
+    env_email_backend,
     env_int,
     env_list,
     env_origins,
     env_pair,
     env_proxies,
+    env_site_url,
     env_str,
     env_tagging_entity,
     env_time_zone,
@@ -189,15 +192,34 @@ AXES_IPWARE_PROXY_TRUSTED_IPS = env_proxies(
 # Who mints the feeds' entry ids (`tag:` URIs, RFC 4151): a domain the register holds and a
 # date it held it. The ids must never change, so set it once in production; by default, the
 # first host name the site answers to, and 2017, the year of the register's first records.
-FEED_TAGGING_ENTITY = env_tagging_entity(
-    "DJANGO_FEED_TAGGING_ENTITY",
-    next(
-        (host for host in ALLOWED_HOSTS if host[:1].isalnum() and host[-1:].isalnum() and ":" not in host),
-        "localhost",
-    )
-    + ",2017",
+# The first plain host name the site answers to (no wildcard, no address with a port).
+site_host = next(
+    (host for host in ALLOWED_HOSTS if host[:1].isalnum() and host[-1:].isalnum() and ":" not in host),
+    "localhost",
 )
+FEED_TAGGING_ENTITY = env_tagging_entity("DJANGO_FEED_TAGGING_ENTITY", site_host + ",2017")
 EMAIL_REVEALS_PER_HOUR = env_int("DJANGO_EMAIL_REVEALS_PER_HOUR", 30, minimum=1)
+
+# --- E-mail -----------------------------------------------------------------------
+# The figures round writes to member organisations' contacts (members/rounds/mail.py), always
+# from a task worker, never inside a request. Debug (`make run`) prints the messages on the
+# console; production sends through SMTP. Tests use Django's in-memory outbox whatever is set.
+EMAIL_BACKEND = env_email_backend("DJANGO_EMAIL_BACKEND", "console" if DEBUG else "smtp")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# A mail server that stops answering must not hold a worker for ever.
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_email("DJANGO_DEFAULT_FROM_EMAIL", "register@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's address as readers reach it, for the links in e-mails (a worker has no request to
+# build them from); by default the first host name the site answers to, over https.
+SITE_URL = env_site_url(
+    "DJANGO_SITE_URL",
+    "http://127.0.0.1:8000" if DEBUG else f"https://{site_host}",
+)
 
 # British-style English dates; French and Spanish use Django's own formats.
 FORMAT_MODULE_PATH = ["registry.formats"]

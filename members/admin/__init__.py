@@ -7,7 +7,8 @@ memberships and declared figures keep a full change history
 
 One module per area: organisations, memberships, declarations, reference
 (sources, regions, sectors, admission rules), requests (what editors ask
-the secretariat to add) and staff (editors, users); the admission rules'
+the secretariat to add), rounds (opening a figures round, its reminders) and
+staff (editors, users); the admission rules'
 warnings on saving are in admission;
 what their ModelAdmins share is in mixins and history, the list filters and
 paginator in filters, CSV import and export in csv. Importing this package
@@ -17,10 +18,10 @@ paginator in filters, CSV import and export in csv. Importing this package
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin import declarations, memberships, organisations, reference, requests, staff
+from members.admin import declarations, memberships, organisations, reference, requests, rounds, staff
 from members.admin.mixins import CheckedInitialMixin, CheckedListMixin
 
-__all__ = ["declarations", "memberships", "organisations", "reference", "requests", "staff"]
+__all__ = ["declarations", "memberships", "organisations", "reference", "requests", "rounds", "staff"]
 
 # Every list of the site, those of Django's and django-axes' ModelAdmins too (registered
 # before this app's, which comes last in INSTALLED_APPS), answers a parameter it cannot
