@@ -286,28 +286,27 @@ def can_save_declaration(user: AnyUser, declaration: DeclaredFigures) -> bool:
 # Figures rounds: reviewing the answers and the round's dashboard
 
 
+def can_see_round(user: AnyUser, figures_round: FiguresRound) -> bool:
+    """Whether the user sees the round's dashboard and review list: whoever sees the round.
+
+    Read-only staff see every round's, and act on none (can_review_round).
+    """
+    if not can_view_rounds(user):
+        return False
+    federations = round_federation_ids(user)
+    return federations is None or figures_round.federation_id in federations
+
+
 def can_review_round(user: AnyUser, figures_round: FiguresRound) -> bool:
-    """Whether the user sees the round's dashboard and review list, and may return its answers.
+    """Whether the user reviews the round's answers: may return them (and approve, can_approve_answer).
 
     Administrators, for every round; federation editors, for the rounds of
     the federations they edit. Returning an answer changes no figure, so the
     round being theirs is enough for it.
     """
-    if not _is_staff(user):
+    if not _has(user, "change", "roundanswer"):
         return False
     return is_registry_administrator(user) or figures_round.federation_id in editable_federation_ids(user)
-
-
-def can_review_some_rounds(user: AnyUser) -> bool:
-    """Whether the user reviews the answers of any round at all, before one is chosen."""
-    return is_registry_administrator(user) or bool(editable_federation_ids(user))
-
-
-def reviewable_round_federation_ids(user: AnyUser) -> frozenset[int] | None:
-    """Return the federations whose rounds the user reviews: None for every federation (administrators)."""
-    if is_registry_administrator(user):
-        return None
-    return editable_federation_ids(user)
 
 
 def can_approve_answer(user: AnyUser, answer: RoundAnswer) -> bool:

@@ -227,6 +227,10 @@ def _contact(organisation, **fields):
     )
 
 
+def test_a_federation_editor_sees_the_dashboard_of_their_federations_round(world):
+    assert browser(world["cicopa editor"]).get(dashboard_url(world["round"])).status_code == 200
+
+
 def test_the_dashboard_counts_and_lists_each_state_of_the_round(world, time_machine):
     time_machine.move_to(datetime.datetime(2019, 3, 20, 12, tzinfo=datetime.UTC))
     cicopa, figures_round = world["cicopa"], world["round"]
@@ -365,3 +369,87 @@ def test_the_dashboard_costs_the_same_few_queries_however_many_answers(world, dj
 
     assert len(board.answers) == 6
     assert board.coverage.approved == 6
+
+
+# Read-only staff, the round's page and reminders
+
+
+def test_read_only_staff_see_the_review_list_and_dashboard_without_any_button_and_cannot_post(
+    world, staff_member
+):
+    answer = make_answer(world["round"], world["ligacoop"])
+    client = browser(staff_member("read-only"))
+
+    review_page = client.get(review_url(world["round"]))
+    dashboard_page = client.get(dashboard_url(world["round"]))
+    approved = client.post(reverse("round-review:approve", args=[answer.pk]))
+    returned = client.post(reverse("round-review:return", args=[answer.pk]), {"message": "No"})
+
+    assert (review_page.status_code, dashboard_page.status_code) == (200, 200)
+    assert "approve-answer" not in review_page.text
+    assert "return-answer" not in review_page.text
+    assert "send-reminders" not in dashboard_page.text
+    assert (approved.status_code, returned.status_code) == (403, 403)
+    assert RoundAnswer.objects.get(pk=answer.pk).status == RoundAnswer.Status.ANSWERED
+
+
+def test_the_rounds_admin_page_links_to_its_dashboard_and_review_list(world):
+    page = browser(world["administrator"]).get(
+        reverse("admin:members_figuresround_change", args=[world["round"].pk])
+    )
+
+    assert page.status_code == 200
+    assert dashboard_url(world["round"]) in page.text
+    assert review_url(world["round"]) in page.text
+
+
+def _open_round_waiting_for(world, time_machine):
+    time_machine.move_to(datetime.datetime(2019, 3, 20, 12, tzinfo=datetime.UTC))
+    contact = _contact(world["ligacoop"], is_main=True, language="es")
+    return make_answer(
+        world["round"],
+        world["ligacoop"],
+        status=RoundAnswer.Status.INVITED,
+        contact=contact,
+        invited_at=timezone.now() - datetime.timedelta(days=3),
+    )
+
+
+def test_the_dashboards_button_reminds_those_who_have_not_answered(
+    world, time_machine, mailoutbox, immediate_tasks
+):
+    answer = _open_round_waiting_for(world, time_machine)
+    make_answer(world["round"], world["bank"])  # answered: not reminded
+    client = browser(world["cicopa editor"])
+    assert "send-reminders" in client.get(dashboard_url(world["round"])).text
+
+    response = client.post(reverse("round-review:remind", args=[world["round"].pk]), follow=True)
+
+    assert "1 reminder queued." in response.text
+    assert [message.to for message in mailoutbox] == [["someone@example.org"]]
+    answer.refresh_from_db()
+    assert answer.reminders == 1
+    assert response.context["board"].reminders == 1
+
+
+def test_an_editor_of_another_federation_cannot_send_the_rounds_reminders(
+    world, time_machine, mailoutbox, immediate_tasks
+):
+    _open_round_waiting_for(world, time_machine)
+
+    response = browser(world["cecop editor"]).post(reverse("round-review:remind", args=[world["round"].pk]))
+
+    assert response.status_code == 403
+    assert mailoutbox == []
+
+
+def test_no_reminder_is_sent_once_the_round_has_closed(world, time_machine, mailoutbox, immediate_tasks):
+    _open_round_waiting_for(world, time_machine)
+    time_machine.move_to(datetime.datetime(2019, 4, 2, 12, tzinfo=datetime.UTC))
+    client = browser(world["administrator"])
+    assert "send-reminders" not in client.get(dashboard_url(world["round"])).text
+
+    response = client.post(reverse("round-review:remind", args=[world["round"].pk]), follow=True)
+
+    assert "can no longer answer" in response.text
+    assert mailoutbox == []

@@ -11,8 +11,9 @@ rounds' and answers' own admin pages (members/admin/rounds.py), which link
 to them.
 
 Registry administrators review every round, federation editors the rounds of
-their federations (members/permissions.py); each view and each POST asks,
-so a hand-made request for another federation's round is answered 403.
+their federations, and read-only staff see them (members/permissions.py);
+each view and each POST asks, so a hand-made request for another
+federation's round is answered 403.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from members import permissions
 from members.models import FiguresRound, RoundAnswer
 from members.rounds import review
 from members.rounds.dashboard import LATE_AFTER_DAYS, dashboard
+from members.rounds.opening import send_reminders_now
 
 # The answers the review list shows first: those waiting for a decision.
 TO_REVIEW = RoundAnswer.Status.ANSWERED
@@ -42,7 +45,7 @@ REVIEWED = (RoundAnswer.Status.APPROVED, RoundAnswer.Status.RETURNED)
 
 def _round_for(request: HttpRequest, round_id: int) -> FiguresRound:
     figures_round = get_object_or_404(FiguresRound.objects.select_related("federation"), pk=round_id)
-    if not permissions.can_review_round(request.user, figures_round):
+    if not permissions.can_see_round(request.user, figures_round):
         raise PermissionDenied
     return figures_round
 
@@ -80,6 +83,7 @@ def review_list(request: HttpRequest, round_id: int) -> TemplateResponse:
     rows = review.review_rows(figures_round, answers.order_by("organisation__name"))
     context = {
         **_context(request, figures_round, _("Answers of %(round)s") % {"round": figures_round}),
+        "may_review": permissions.can_review_round(request.user, figures_round),
         "to_review": [
             (row, permissions.can_approve_answer(request.user, row.answer))
             for row in rows
@@ -98,6 +102,7 @@ def round_dashboard(request: HttpRequest, round_id: int) -> TemplateResponse:
         **_context(request, figures_round, _("Dashboard of %(round)s") % {"round": figures_round}),
         "board": dashboard(figures_round),
         "late_after_days": LATE_AFTER_DAYS,
+        "may_remind": permissions.can_run_round(request.user, figures_round) and figures_round.is_open(),
     }
     return TemplateResponse(request, "admin/members/figuresround/dashboard.html", context)
 
@@ -150,12 +155,32 @@ def return_answer(request: HttpRequest, answer_id: int) -> HttpResponse:
     return _back_to_review(answer)
 
 
+@require_POST
+def send_reminders(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Remind now (POST) every contact of the round who has not answered, and go back to the dashboard."""
+    figures_round = get_object_or_404(FiguresRound.objects.select_related("federation"), pk=round_id)
+    if not permissions.can_run_round(request.user, figures_round):
+        raise PermissionDenied
+    if not figures_round.is_open():
+        messages.error(
+            request, _("The round has closed: its members can no longer answer, so none is reminded.")
+        )
+    else:
+        count = send_reminders_now(figures_round)
+        messages.success(
+            request,
+            ngettext("%(count)d reminder queued.", "%(count)d reminders queued.", count) % {"count": count},
+        )
+    return HttpResponseRedirect(reverse("round-review:dashboard", args=[figures_round.pk]))
+
+
 app_name = "round-review"
 
 # Below the admin's address (registry/urls.py), each behind the admin's sign-in.
 urlpatterns = [
     path("<int:round_id>/review/", admin.site.admin_view(review_list), name="review"),
     path("<int:round_id>/dashboard/", admin.site.admin_view(round_dashboard), name="dashboard"),
+    path("<int:round_id>/remind/", admin.site.admin_view(send_reminders), name="remind"),
     path("answers/<int:answer_id>/approve/", admin.site.admin_view(approve_answer), name="approve"),
     path("answers/<int:answer_id>/return/", admin.site.admin_view(return_answer), name="return"),
 ]

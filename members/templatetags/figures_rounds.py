@@ -16,14 +16,14 @@ SHOWN = 5
 
 @register.simple_tag(takes_context=True)
 def figures_rounds(context: template.Context) -> QuerySet[FiguresRound] | list[Any]:
-    """Return the latest rounds the user reviews, each with `to_review` (answers waiting), in one query."""
+    """Return the latest rounds the user sees, each with `to_review` (answers waiting), in one query."""
     user = context["request"].user
-    if not permissions.can_review_some_rounds(user):
+    if not permissions.can_view_rounds(user):
         return []
     rounds = FiguresRound.objects.select_related("federation").annotate(
         to_review=Count("answers", filter=Q(answers__status=RoundAnswer.Status.ANSWERED))
     )
-    federations = permissions.reviewable_round_federation_ids(user)
+    federations = permissions.round_federation_ids(user)
     if federations is not None:
         rounds = rounds.filter(federation_id__in=federations)
     return rounds.order_by("-year", "-closes_on", "federation__name")[:SHOWN]
