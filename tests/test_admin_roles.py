@@ -26,7 +26,7 @@ def test_read_only_staff_may_view_everything_in_the_register_and_change_nothing(
 
 
 @pytest.mark.django_db
-def test_federation_editors_may_write_only_memberships_declarations_sources_and_requests():
+def test_federation_editors_may_write_only_memberships_declarations_sources_requests_and_rounds():
     written = {c for c in _codenames(permissions.FEDERATION_EDITORS) if c.startswith(WRITES)}
 
     assert {c.split("_", 1)[1] for c in written} == {
@@ -34,6 +34,14 @@ def test_federation_editors_may_write_only_memberships_declarations_sources_and_
         "declaredfigures",
         "source",
         "membershiprequest",
+        "figuresround",
+        "roundanswer",
+    }
+    # They open and run their federations' rounds (members/permissions.py); only administrators delete one.
+    assert {c for c in written if c.endswith(("_figuresround", "_roundanswer"))} == {
+        "add_figuresround",
+        "change_figuresround",
+        "change_roundanswer",
     }
     assert "delete_source" not in written
     # They ask the secretariat for a membership outside their scope; only administrators handle requests.

@@ -175,6 +175,7 @@ def test_a_wrong_figure_is_named_in_the_pages_language(client, cicopa_round, lan
     soup = BeautifulSoup(response.content, "html.parser")
     employment = soup.select_one('input[name="employment"]')
     assert employment["aria-invalid"] == "true"
+    assert not employment.has_attr("value"), "a number input holds only a number"
     assert expected in text_of(response)
     ligacoop.refresh_from_db()
     assert ligacoop.status == Status.INVITED
@@ -268,3 +269,28 @@ def test_the_source_of_last_years_figures_is_shown_with_its_words(client, cicopa
     page = text_of(client.get(answer_url(smart)))
 
     assert source.title in page
+
+
+def test_the_form_its_errors_and_a_refusal_have_no_nu_html_checker_error(client, cicopa_round, tmp_path):
+    from tests.test_html_validity import VNU_JAR, errors, run_vnu
+
+    if not VNU_JAR.is_file():
+        pytest.skip("the Nu HTML Checker is not installed (make vnu-install)")
+    smart = answer_of(cicopa_round, "smart")
+    ligacoop = answer_of(cicopa_round, "ligacoop")
+    answer(client, answer_url(ligacoop), employment=3400)
+    pages = {
+        "form": client.get(answer_url(smart)),
+        "errors": answer(client, answer_url(smart), employment="many"),
+        "answered": client.get(answer_url(ligacoop)),
+        "refused": client.get("/fr/round/not-a-link/"),
+    }
+    files = []
+    for name, response in pages.items():
+        path = tmp_path / f"round-{name}.html"
+        path.write_bytes(response.content)
+        files.append(path)
+
+    found = errors(run_vnu(files))
+
+    assert found == [], "\n".join(found)

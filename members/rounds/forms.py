@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -12,6 +13,19 @@ from members.models import RoundAnswer
 FIGURES = ["enterprises", "employment", "member_organisations", "countries"]
 # What the member answers, and nothing else of the answer.
 ANSWERED_FIELDS = [*FIGURES, "includes_members", "note", "source"]
+
+
+class WholeNumberInput(forms.NumberInput):
+    """A number input that never holds what is not a number.
+
+    HTML allows only a number as the value of `<input type="number">`: echoing
+    what the member typed ("many") makes the page invalid and the browser shows
+    nothing; the field's error says what was wrong.
+    """
+
+    def format_value(self, value: Any) -> str | None:
+        formatted = super().format_value(value)
+        return formatted if formatted is not None and re.fullmatch(r"-?[0-9]+", formatted) else None
 
 
 class AnswerForm(forms.ModelForm):
@@ -40,6 +54,7 @@ class AnswerForm(forms.ModelForm):
             "source": _("For example “our 2018 annual report” or “our members’ survey of March 2019”."),
         }
         widgets = {
+            **{name: WholeNumberInput(attrs={"min": "0"}) for name in FIGURES},
             "note": forms.Textarea(attrs={"rows": 4}),
         }
 

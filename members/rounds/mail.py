@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from typing import Any
 
 from django.conf import settings
@@ -99,7 +100,8 @@ def build_message(
         text = render_to_string(f"rounds/email/{kind}.txt", context)
         html = render_to_string(f"rounds/email/{kind}.html", context)
     message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
+        # One line (a header), keeping the no-break spaces French puts before its colons.
+        subject=re.sub(r"[\r\n\t ]+", " ", subject).strip(),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[contact.email],

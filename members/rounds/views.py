@@ -4,7 +4,7 @@ No sign-in: the signed link is the key (members/rounds/links.py), and every
 request checks it again, so a form left open past the close, or after a new
 link was sent, saves nothing. The page is never cached (neither by the
 public page cache, which it does not go through, nor by a browser or proxy),
-is kept out of search engines, sends no Referer carrying the link, and shows
+is kept out of search engines, sends the link in no Referer to another site, and shows
 no contact data: only the organisation's name, the figures and what the
 member typed.
 """
@@ -28,8 +28,9 @@ Status = RoundAnswer.Status
 
 def _private(response: HttpResponse) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow"
-    # The address is the member's key: no link on the page hands it to another site.
-    response["Referrer-Policy"] = "no-referrer"
+    # The address is the member's key: no link on the page hands it to another site. Not
+    # "no-referrer": browsers then send the form's POST with "Origin: null", which CSRF refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
