@@ -233,17 +233,17 @@ def approve(
 ) -> DeclaredFigures:
     """Make the answer the organisation's declared figures for the round's year; return them.
 
-    `seen_answered_at`, when given, is when the answer the reviewer looked at
-    was sent: if the member has sent it again since (the form stays open until
-    the round closes), the approval is refused rather than approve figures
-    nobody reviewed.
-
     In one transaction: the answer is locked and read again, the declaration
     (with its Source) created with the approving user in its history, and the
     answer marked approved. Raises ReviewRefused, having written nothing, when
     the user may not approve it, when it is not waiting for review, or when
     the declaration would break a rule of the register (the organisation
     already has one on that day, no figure given, ...).
+
+    `seen_answered_at`, when given, is when the answer the reviewer looked at
+    was sent: if the member has sent it again since (the form stays open until
+    the round closes), the approval is refused rather than approve figures
+    nobody reviewed.
     """
     database = router.db_for_write(RoundAnswer)
     with transaction.atomic(using=database):
