@@ -126,6 +126,8 @@ def public_pages():
         "members:events-atom": ("/en/feeds/events.atom", []),
         "members:federation-events-rss": ("/en/federations/fed/events.rss", []),
         "members:federation-events-atom": ("/en/federations/fed/events.atom", []),
+        # A member's figures round form: its one parameter is the signed link in the path.
+        "members:round-answer": ("/en/round/not-a-link/", []),
         "opendata-register": ("/data/register.json", directory_filters),
         "favicon": ("/favicon.ico", []),
         "healthz": ("/healthz", []),
@@ -189,7 +191,12 @@ def test_no_bad_value_of_any_public_page_parameter_answers_500_to_a_reader(reade
         requests += [(address, {name: value}) for name in params for value in BAD_VALUES]
         # A parameter the page does not read changes nothing, unless it holds NUL.
         requests += [(address, {"bogus": value}) for value in BAD_VALUES[:2]]
-    for template in ("/en/organisations/{}/", "/en/federations/{}/", "/en/federations/{}/events.atom"):
+    for template in (
+        "/en/organisations/{}/",
+        "/en/federations/{}/",
+        "/en/federations/{}/events.atom",
+        "/en/round/{}/",
+    ):
         requests += [(template.format(segment), {}) for segment in BAD_SEGMENTS]
     assert_no_server_error(reader, requests)
 

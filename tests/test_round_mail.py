@@ -274,7 +274,7 @@ def test_the_schedule_leaves_answered_answers_and_rounds_without_an_interval_alo
     assert [message.to for message in mail.outbox] == [
         [answer_of(cicopa_round, "credit-cooperatif").contact.email]
     ]
-    assert output.getvalue().startswith("1 reminders")
+    assert output.getvalue().strip() == "Reminders queued: 1; invitations queued: 0."
 
 
 def test_two_reminders_queued_before_a_worker_runs_send_one(cicopa_round, march_2019):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -114,7 +115,7 @@ def check_token(token: str, now: datetime.datetime | None = None) -> LinkCheck:
         signing.b62_decode(token.rsplit(SEPARATOR, 2)[-2]), tz=datetime.UTC
     )
     answer_id, _sep, link_key = value.partition(SEPARATOR)
-    if not answer_id.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", answer_id):
         return LinkCheck(None, Refusal.INVALID)
     answer = (
         RoundAnswer.objects.select_related("round__federation", "organisation", "contact")

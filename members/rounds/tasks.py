@@ -49,10 +49,11 @@ def send_round_mail(answer_id: int, kind: str, due_before: str) -> str:
     reason = _not_wanted(answer, mail_kind, now)
     if reason:
         return f"skipped: {reason}"
+    # Built before the claim, so that a message that cannot be built claims nothing.
+    message = build_message(answer, mail_kind, now)
     undo = _claim(answer, mail_kind, datetime.datetime.fromisoformat(due_before), now)
     if undo is None:
         return "skipped: already sent"
-    message = build_message(answer, mail_kind, now)
     try:
         message.send()
     except smtplib.SMTPException as error:

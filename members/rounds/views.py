@@ -70,7 +70,7 @@ def answer_form(request: HttpRequest, token: str) -> HttpResponse:
         if saved is not None:
             send_receipt(saved)
             # See the page again as it now is, so reloading it sends nothing twice.
-            return redirect(request.path)
+            return redirect("members:round-answer", token=token)
         # Approved, or a new link sent, while the member was typing.
         return refused(request, check_token(token))
     context = {

@@ -21,4 +21,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         scheduled = send_scheduled_mail()
-        self.stdout.write(f"{scheduled.reminders} reminders and {scheduled.invitations} invitations queued.")
+        queued = f"Reminders queued: {scheduled.reminders}; invitations queued: {scheduled.invitations}."
+        self.stdout.write(queued)
