@@ -39,7 +39,7 @@ from members.models import Contact, DeclaredFigures, FederationEditor, Membershi
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from members.models import FiguresRound, Organisation
+    from members.models import FiguresRound, Organisation, RoundAnswer
 
 # Whoever a request is from: `request.user`.
 AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
@@ -285,6 +285,46 @@ def can_save_declaration(user: AnyUser, declaration: DeclaredFigures) -> bool:
         .first()
     )
     return stored in declarable
+
+
+# Figures rounds: reviewing the answers and the round's dashboard
+
+
+def can_see_round(user: AnyUser, figures_round: FiguresRound) -> bool:
+    """Whether the user sees the round's dashboard and review list: whoever sees the round.
+
+    Read-only staff see every round's, and act on none (can_review_round).
+    """
+    if not can_view_rounds(user):
+        return False
+    federations = round_federation_ids(user)
+    return federations is None or figures_round.federation_id in federations
+
+
+def can_review_round(user: AnyUser, figures_round: FiguresRound) -> bool:
+    """Whether the user reviews the round's answers: may return them (and approve, can_approve_answer).
+
+    Administrators, for every round; federation editors, for the rounds of
+    the federations they edit. Returning an answer changes no figure, so the
+    round being theirs is enough for it.
+    """
+    if not _has(user, "change", "roundanswer"):
+        return False
+    return is_registry_administrator(user) or figures_round.federation_id in editable_federation_ids(user)
+
+
+def can_approve_answer(user: AnyUser, answer: RoundAnswer) -> bool:
+    """Whether the user may approve the answer, which makes it the organisation's declared figures.
+
+    The round must be the user's (can_review_round), and the declaration one
+    the user may add by hand: for an editor, an organisation whose figures are
+    theirs alone (declarable_organisation_ids). An answer of an organisation
+    shared with a federation the editor does not edit waits for an
+    administrator, or approving it would change that federation's figures.
+    """
+    if not can_review_round(user, answer.round) or not _has(user, "add", "declaredfigures"):
+        return False
+    return is_registry_administrator(user) or answer.organisation_id in declarable_organisation_ids(user)
 
 
 # Organisations

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from members import opendata
+from members.admin import round_review
 from registry import views
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     # Open data at one address whatever the language; the directory's filters apply.
     path("data/register.json", opendata.register_json, name="opendata-register"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # A figures round's review list and dashboard: admin pages of their own, before the admin's.
+    path(f"{settings.ADMIN_PATH}rounds/", include(round_review)),
     path(settings.ADMIN_PATH, admin.site.urls),
 ]
 
