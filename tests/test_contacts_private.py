@@ -14,6 +14,7 @@ pattern fails test_every_public_url_pattern_is_fetched until it is added to
 FETCHES.
 """
 
+import datetime
 import gzip
 import html
 import json
@@ -22,9 +23,11 @@ import urllib.parse
 import pytest
 from django.conf import settings
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from members.models import Organisation
+from members.models import FiguresRound, Organisation
+from members.rounds.links import answer_url
+from members.rounds.opening import open_round
 from tests.browser.pages import PAGE_TYPES
 from tests.factories import ContactFactory
 from tests.test_html_validity import PAGES
@@ -158,7 +161,13 @@ def _fetches():
 
 FETCHES = _fetches()
 # Answers that carry no text of the register: they need not name an organisation.
-WITHOUT_REGISTER = {"health probe", "readiness probe", "favicon", "admin login"}
+WITHOUT_REGISTER = {
+    "health probe",
+    "readiness probe",
+    "favicon",
+    "admin login",
+    "figures round, altered link",
+}
 
 
 def _text(response):
@@ -184,11 +193,35 @@ def contacts(seeded):
     return made
 
 
+def _round_fetches():
+    """(label, method, address): the figures round's form of each contact's organisation, and a refused link.
+
+    The form is the one page outside the admin that only a link holder opens; it
+    shows the organisation's name and figures, never a contact's details.
+    """
+    figures_round = FiguresRound.objects.create(
+        federation=Organisation.objects.get(slug="cicopa"),
+        year=2018,
+        closes_on=timezone.localdate() + datetime.timedelta(days=30),
+        message="CICOPA asks its members for their 2018 figures.",
+    )
+    open_round(figures_round)
+    fetches = []
+    for answer in figures_round.answers.all():
+        for language in LANGUAGES:
+            fetches.append(("figures round form", "get", answer_url(answer, language=language)))
+    assert fetches, "CICOPA's round invited the seed's members"
+    first = fetches[0][2]
+    altered = first[:-2] + ("A" if first[-2] != "A" else "B") + first[-1:]
+    fetches.append(("figures round, altered link", "get", altered))
+    return fetches
+
+
 @pytest.fixture
-def responses(client, contacts, settings):
+def responses(client, contacts, settings, immediate_tasks):
     settings.EMAIL_REVEALS_PER_HOUR = len(FETCHES)  # every reveal below is answered, none refused
     fetched = []
-    for label, method, address in FETCHES:
+    for label, method, address in FETCHES + _round_fetches():
         response = getattr(client, method)(address, REMOTE_ADDR="198.51.100.20")
         assert response.status_code < 500, (label, address, response.status_code)
         fetched.append((label, address, response, _text(response)))
@@ -228,6 +261,8 @@ def test_the_responses_searched_hold_the_registers_own_public_data(responses):
     assert len(reveals) == len(LANGUAGES), "the reveal showed LIGACOOP's public address in each language"
     assert all(status == 200 for status, _text in by_label["organisation"])
     assert all(status == 200 for status, _text in by_label["open data"] + by_label["directory CSV"])
+    assert all(status == 200 for status, _text in by_label["figures round form"]), "each link opened its form"
+    assert [status for status, _text in by_label["figures round, altered link"]] == [403]
 
 
 def test_the_search_finds_every_person_where_staff_are_shown_them(client, contacts, staff_member):
@@ -249,7 +284,8 @@ def _public_patterns(patterns, prefix=""):
     names = []
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.app_name == "admin":
+            # The admin, and the staff pages mounted under its address (a round's review and dashboard).
+            if pattern.app_name == "admin" or str(pattern.pattern).startswith(settings.ADMIN_PATH):
                 continue
             namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
             names += _public_patterns(pattern.url_patterns, namespace)
@@ -269,9 +305,13 @@ def _view_name(address):
             return None
 
 
+# Fetched by `responses` with the links of a round it opens (its addresses need the database).
+FETCHED_WITH_A_ROUND = {"members:round-answer"}
+
+
 def test_every_public_url_pattern_is_fetched():
     patterns = set(_public_patterns(get_resolver().url_patterns))
-    fetched = {_view_name(address) for _label, _method, address in FETCHES}
+    fetched = {_view_name(address) for _label, _method, address in FETCHES} | FETCHED_WITH_A_ROUND
     assert patterns, "the URL configuration was read"
     missing = sorted(patterns - fetched)
     assert missing == [], f"public URL patterns that no fetch covers (add them to FETCHES): {missing}"
