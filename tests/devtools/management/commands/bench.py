@@ -156,7 +156,7 @@ class Register:
         if previous != self.database:
             connection.close()
             connection.settings_dict["NAME"] = self.database
-        cache.register_changed()  # nothing cached from the other database may be served
+        forget_cached()  # nothing cached from the other database may be served
         try:
             connection.ensure_connection()
             yield self
@@ -175,15 +175,21 @@ class Register:
                 return None
             clear_synthetic()
             result = generate(self.size, self.seed, log=lambda m: log(f"{self.label}: {m}"))
+            budget = generation_budget(self.size)
             return Row(
                 f"Generate {self.label} organisations ({result.memberships:,} memberships, "
                 f"{result.declarations:,} declarations, {result.method})",
                 "",
                 f"{result.seconds:.1f} s",
                 "",
-                "minutes",
-                result.seconds < 600,
+                f"< {budget / 60:.0f} min",
+                result.seconds < budget,
             )
+
+
+def generation_budget(size):
+    """Seconds a register of `size` organisations may take to generate: 10 minutes, an hour for a million."""
+    return max(600, 3.6 * size / 1000)
 
 
 def ensure_database(name):
@@ -243,6 +249,17 @@ def sample(function, repeats, before=None):
     return statistics.median(times), len(times), result
 
 
+def forget_cached():
+    """Make the next request compute everything afresh, as the first reader after a cold start.
+
+    Where the tree serves outdated entries after a change (stale-while-revalidate),
+    a change is not enough: the caches are dropped (`members.cache.forget_all`).
+    Elsewhere a change of the register's version outdates, and so bypasses, them all.
+    """
+    forget = getattr(cache, "forget_all", None)
+    (forget or cache.register_changed)()
+
+
 def measure_page(client, url, repeats, cached=False):
     """Return (queries, median seconds, samples, status) of GET url, uncached or from the cache."""
 
@@ -254,14 +271,14 @@ def measure_page(client, url, repeats, cached=False):
         return len(captured), response.status_code
 
     if not cached:
-        cache.register_changed()
+        forget_cached()
     started = time.perf_counter()
     queries, status = get()  # warm-up: connection, templates, translations (and the cache when cached)
     elapsed = time.perf_counter() - started
     if not cached and elapsed > SLOW:
         # Template compilation is noise beside seconds of work: the warm-up is the sample.
         return queries, elapsed, 1, status
-    median, samples, (queries, status) = sample(get, repeats, None if cached else cache.register_changed)
+    median, samples, (queries, status) = sample(get, repeats, None if cached else forget_cached)
     return queries, median, samples, status
 
 
@@ -904,8 +921,6 @@ def throughput_rows(large, seconds, connections=32, workers=None, seed=1, log=pr
             with tempfile.TemporaryDirectory() as workdir, HealthProbe(trivial_url, PROBE_INTERVAL) as probe:
                 result = run_wrk(base, load.paths, seconds, load.connections, workdir)
             rows += miss_load_rows(load, result, probe.summary(), idle, workers, seconds)
-        settle(server.pid, busy)
-        rows += refresh_delay_rows(large, base, log)
     finally:
         _stop(server)
         # Queries the server left running go on without it: end them before the next measure.
@@ -1040,32 +1055,93 @@ def miss_load_rows(load, result, probe, idle, workers, seconds):
 # From a change to its page being served ----------------------------------------------
 
 REFRESH_MODULE = "tests.devtools.refresh_delay"
+REFRESH_SAMPLES = 3
+# Run where the server and the worker run: the production settings, the shared cache.
+REFRESH_SCRIPT = """
+import sys, django
+django.setup()
+from tests.devtools.refresh_delay import measure_refresh_delay
+print("DELAY", measure_refresh_delay(sys.argv[1], sys.argv[2]))
+"""
 
 
-def refresh_delay_rows(large, base, log=print):
+def refresh_delay_rows(large, cache_url, workers=None, log=print):
     """The time from a change of the register to the refreshed page being served, if this tree measures it.
 
-    The measure itself lives in REFRESH_MODULE (`measure_refresh_delay`), written
-    with the background refresh it times; a tree without it says so in the row.
-    A real `db_worker` runs against the large register meanwhile, as in production.
+    The measure itself lives in REFRESH_MODULE (`measure_refresh_delay`, written
+    with the background refresh it times): it saves a new member of the largest
+    federation and asks for that federation's page until it is served up to date.
+    It runs against gunicorn and a real `db_worker` on the large register, all
+    three sharing the cache at `cache_url` (Redis), as production runs them;
+    the organisations it adds are removed afterwards.
     """
-    import importlib
     import importlib.util
 
     label = f"From a change to the refreshed page being served, at {large.label}"
     if importlib.util.find_spec(REFRESH_MODULE) is None:
         return [Row(label, "", "not available in this tree", "", "", None)]
-    measure = importlib.import_module(REFRESH_MODULE).measure_refresh_delay
-    worker = _start_task_worker(large.database)
+    if not cache_url:
+        return [
+            Row(label, "", "not measured: needs a shared cache (BENCH_CACHE_URL=redis://…)", "", "", None)
+        ]
+    with large.active():
+        federation = largest_federation()
+    workers = workers or (os.cpu_count() or 1) * 2 + 1
+    env = {"DJANGO_CACHE_URL": cache_url}
+    port = _free_port()
+    server = _start_gunicorn(large, port, workers, env)
+    worker = _start_task_worker(large.database, env)
+    delays = []
     try:
-        with large.active():
-            delay = measure(base)
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/healthz", server)
+        for _ in range(REFRESH_SAMPLES):
+            done = subprocess.run(
+                [sys.executable, "-c", REFRESH_SCRIPT, base, federation.slug],
+                cwd=settings.BASE_DIR,
+                env=_production_env(large.database, env),
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
+            found = [line for line in done.stdout.splitlines() if line.startswith("DELAY ")]
+            if done.returncode or not found:
+                log(f"The refresh delay could not be measured: {done.stderr[-1500:]}")
+                break
+            delays.append(float(found[-1].split()[1]))
     finally:
         _stop(worker)
-    return [Row(label, "", f"{delay:.2f} s", "", "", None)]
+        _stop(server)
+        _end_queries(large.database)
+        with large.active():
+            remove_refresh_probes()
+    if not delays:
+        return [Row(label, "", "failed (see the log)", "", "", False)]
+    return [
+        Row(
+            f"{label} ({federation.acronym or federation.slug}'s page; median of {len(delays)})",
+            f"slowest: {max(delays):.2f} s",
+            f"{statistics.median(delays):.2f} s",
+            "",
+            "",
+            None,
+        )
+    ]
 
 
-def _production_env(database):
+def remove_refresh_probes():
+    """Delete the organisations the refresh measure added ("refresh-delay-probe-…"), and their history."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        ours = "SELECT id FROM members_organisation WHERE slug LIKE 'refresh-delay-probe-%%'"
+        cursor.execute(f"DELETE FROM members_membership WHERE member_id IN ({ours})")  # noqa: S608
+        cursor.execute(f"DELETE FROM members_historicalmembership WHERE member_id IN ({ours})")  # noqa: S608
+        cursor.execute("DELETE FROM members_historicalorganisation WHERE slug LIKE 'refresh-delay-probe-%%'")
+        cursor.execute("DELETE FROM members_organisation WHERE slug LIKE 'refresh-delay-probe-%%'")
+    cache.register_changed()
+
+
+def _production_env(database, extra=None):
     """The environment a server or worker of the register runs with, on the given database."""
     return {
         **os.environ,
@@ -1078,24 +1154,25 @@ def _production_env(database):
         "DJANGO_TASKS_BACKEND": "database",
         "DATABASE_URL": _database_url(database),
         "DJANGO_STATIC_ROOT": str(settings.STATIC_ROOT),
+        **(extra or {}),
     }
 
 
-def _start_task_worker(database):
+def _start_task_worker(database, extra=None):
     """Start a `db_worker` on the database, as production runs one, until it is stopped."""
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"],
         cwd=settings.BASE_DIR,
-        env=_production_env(database),
+        env=_production_env(database, extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
 
 
-def _start_gunicorn(large, port, workers):
+def _start_gunicorn(large, port, workers, extra=None):
     """Start the production server on the large register, on 127.0.0.1:port."""
-    env = _production_env(large.database)
+    env = _production_env(large.database, extra)
     config = Path(settings.BASE_DIR) / "registry" / "gunicorn.py"
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -1175,12 +1252,14 @@ def run(
     log=print,
     sizes=None,
     save_samples=7,
+    cache_url=None,
 ):
     """Build the registers, measure everything and return the table's rows.
 
     `sizes` (smallest first) replaces small_size and large_size: the first is the
     reference every larger register is compared with, and each larger one gets
-    the whole table.
+    the whole table. `cache_url`: a shared cache (Redis) for the refresh delay's
+    server, worker and measure; without one that row is not measured.
     """
     if connection.vendor != "postgresql":
         raise CommandError("The benchmark needs PostgreSQL: set DATABASE_URL to a postgres:// address.")
@@ -1197,13 +1276,25 @@ def run(
             throughput_seconds,
             import_samples,
             save_samples,
+            cache_url,
             log,
         )
     finally:
         cache.LOCAL_TIMEOUT = previous
 
 
-def _run(sizes, seed, database_prefix, reuse, repeats, throughput_seconds, import_samples, save_samples, log):
+def _run(
+    sizes,
+    seed,
+    database_prefix,
+    reuse,
+    repeats,
+    throughput_seconds,
+    import_samples,
+    save_samples,
+    cache_url,
+    log,
+):
     started = time.perf_counter()
     # Pages are rendered as in production (debug off), through the static files manifest.
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -1230,11 +1321,14 @@ def _run(sizes, seed, database_prefix, reuse, repeats, throughput_seconds, impor
             continue
         section = combine_pages(pages[small.label], pages[register.label], small, register)
         section += combine_stats(figures[small.label], figures[register.label], small, register)
-        section += large_rows(register, repeats, throughput_seconds, import_samples, save_samples, seed, log)
+        section += large_rows(
+            register, repeats, throughput_seconds, import_samples, save_samples, seed, cache_url, log
+        )
         if len(registers) > 2:
             # Several larger registers: each row says which one it measured.
+            named = re.compile(rf"(?<![\w,.]){re.escape(register.label)}\b")
             for each in section:
-                if not each.measure.startswith(register.label):
+                if not named.search(each.measure):
                     each.measure = f"{register.label}: {each.measure}"
         sections.append(section)
     rows = generated + [row for section in sections for row in section]
@@ -1248,7 +1342,7 @@ def _run(sizes, seed, database_prefix, reuse, repeats, throughput_seconds, impor
     return rows
 
 
-def large_rows(large, repeats, throughput_seconds, import_samples, save_samples, seed, log):
+def large_rows(large, repeats, throughput_seconds, import_samples, save_samples, seed, cache_url, log):
     """Everything measured at a larger register alone (the comparisons with the reference aside)."""
     rows = deep_page_rows(large, repeats)
     rows.append(conditional_get_row(large))
@@ -1263,6 +1357,8 @@ def large_rows(large, repeats, throughput_seconds, import_samples, save_samples,
     rows += background_import_rows(large)
     log(f"Measuring served throughput at {large.label} …")
     rows += throughput_rows(large, throughput_seconds, seed=seed, log=log)
+    log(f"Measuring the refresh delay at {large.label} …")
+    rows += refresh_delay_rows(large, cache_url, log=log)
     return rows
 
 
@@ -1385,6 +1481,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--repeats", type=int, default=7, help="Requests per page; the median is kept.")
         parser.add_argument("--throughput-seconds", type=int, default=10)
+        parser.add_argument(
+            "--cache-url",
+            default=os.environ.get("BENCH_CACHE_URL") or None,
+            help="A shared cache (redis://…) for the refresh delay's server, worker and measure; "
+            "without one that row is not measured (default: $BENCH_CACHE_URL).",
+        )
         parser.add_argument("--output", default=str(settings.BASE_DIR / "bench-results"))
 
     def handle(self, *args, **options):
@@ -1398,6 +1500,7 @@ class Command(BaseCommand):
             throughput_seconds=options["throughput_seconds"],
             log=lambda message: self.stderr.write(message),
             sizes=options["sizes"],
+            cache_url=options["cache_url"],
         )
         command = "make bench"
         path = write_results(rows, options["output"], command)
