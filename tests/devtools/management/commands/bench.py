@@ -1,11 +1,16 @@
-"""`make bench`: how the register behaves at 1,000 and at 100,000 organisations.
+"""`make bench`: how the register behaves at 1,000 and at 100,000 organisations (or --sizes).
 
 Builds a synthetic register (generate_synthetic) of each size in its own
 PostgreSQL database, then measures, in the same run, each figure beside its
 reference and prints one table with the ratio and whether the goal is met:
 
 - public pages: SQL queries and median milliseconds, small vs large register;
+- the directory's last page and page 1,000 vs its first, uncached;
 - the directory served by gunicorn under wrk vs a trivial view on the same server;
+- loads of cache misses under wrk (random deep pages, random "as of" dates), with
+  /healthz probed meanwhile (tests/devtools/served_load.py);
+- one membership saved as the admin saves it, in a transaction rolled back;
+- the time from a change to the refreshed page being served, where the tree measures it;
 - CSV export vs PostgreSQL's COPY of the same query, and its peak memory;
 - CSV import vs django-import-export, with its defaults and in bulk mode;
 - the same file imported through the admin as staff do: the confirmation's time, then
