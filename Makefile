@@ -112,14 +112,18 @@ synthetic: venv
 # The benchmark, not part of `make test`: synthetic registers of 1,000 and 100,000
 # organisations in two PostgreSQL databases (registry_bench_1k, registry_bench_100k),
 # measured in one run; the table goes to the screen and to bench-results/.
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_1k
+# BENCH_PREFIX names the databases (PREFIX_1k, PREFIX_100k…); BENCH_ARGS="--sizes 1k,100k,1m"
+# adds a register of a million organisations; BENCH_CACHE_URL=redis://… (a Redis database the
+# bench may empty) lets it measure the time from a change to the refreshed page.
+BENCH_PREFIX ?= registry_bench
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(BENCH_PREFIX)_1k
 .PHONY: bench
 bench: venv
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-not-a-secret} \
 	DJANGO_ALLOWED_HOSTS=testserver,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
 	DJANGO_STATIC_ROOT=$(CURDIR)/var/bench-static $(DEVTOOLS_SETTINGS) \
-	$(BIN)/python manage.py bench --database-prefix registry_bench $(BENCH_ARGS)
+	$(BIN)/python manage.py bench --database-prefix $(BENCH_PREFIX) $(if $(BENCH_CACHE_URL),--cache-url $(BENCH_CACHE_URL)) $(BENCH_ARGS)
 
 # What a production install has: a throwaway virtualenv of requirements.txt alone (no test
 # or benchmark tools), in which every module of members/ and registry/ must import and the

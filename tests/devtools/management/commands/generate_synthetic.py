@@ -522,14 +522,18 @@ def generate(organisations, seed, method="auto", log=None):
         generator = Generator(organisations, seed)
         generator.source_id = synthetic_source().pk
         first_id = _reserve_ids(organisations)
-        org_rows = list(generator.organisations(first_id))
-        kinds = [(row["id"], row["kind"]) for row in org_rows]
+        # Streamed to the writer as they are drawn, keeping only (id, kind) for the declarations:
+        # a list of every row's dict took 3 GB at a million organisations.
+        kinds = []
+
+        def organisation_rows():
+            for row in generator.organisations(first_id):
+                kinds.append((row["id"], row["kind"]))
+                yield [row[c] for c in ORGANISATION_COLUMNS]
+
         writer = _copy if method == "copy" else _bulk
-        result.organisations = writer(
-            Organisation, ORGANISATION_COLUMNS, ([row[c] for c in ORGANISATION_COLUMNS] for row in org_rows)
-        )
+        result.organisations = writer(Organisation, ORGANISATION_COLUMNS, organisation_rows())
         say(f"organisations: {result.organisations} in {time.perf_counter() - started:.1f} s")
-        del org_rows
         result.memberships = writer(Membership, MEMBERSHIP_COLUMNS, generator.memberships())
         say(f"memberships: {result.memberships} in {time.perf_counter() - started:.1f} s")
         result.declarations = writer(DeclaredFigures, DECLARATION_COLUMNS, generator.declarations(kinds))
