@@ -10,20 +10,18 @@ both databases, that every write path checks again what it writes.
 
 import datetime
 import io
-import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from members import csv_io
 from members.models import Membership, Organisation
 from members.validation import cycle_error
+from tests.concurrency import race
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
 
 D = datetime.date
@@ -177,66 +175,6 @@ def test_the_admins_import_shows_the_cycle_when_the_register_changes_during_the_
 # Two real concurrent transactions (PostgreSQL)
 
 concurrent = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def _someone_waits_for_the_network_lock(timeout: float) -> bool:
-    """Return once another transaction waits for an advisory lock of this database (False after timeout)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
-def race(first: Callable[[], object], second: Callable[[], object]) -> dict[str, object]:
-    """Run `first` in a transaction, then `second` while that transaction is still open; return each outcome.
-
-    The first transaction stays open until the second is seen waiting for the
-    network's lock, or for two seconds if it never waits (as it would not
-    without the lock): the second's check is made while the first's write is
-    not yet committed, as when two imports or two staff save a moment apart.
-    Each side runs in its own thread, on its own connection. An outcome is
-    what the function returned, or the exception it raised.
-    """
-    outcomes: dict[str, object] = {}
-    written = threading.Event()
-
-    def side(name: str, work: Callable[[], object]) -> None:
-        try:
-            outcomes[name] = work()
-        except Exception as exc:  # the outcome under test
-            outcomes[name] = exc
-        finally:
-            written.set()  # never leave the other side waiting
-            connection.close()
-
-    def hold_open() -> object:
-        with transaction.atomic():
-            result = first()
-            written.set()
-            outcomes["second waited"] = _someone_waits_for_the_network_lock(timeout=2)
-        return result
-
-    def after_the_first_wrote() -> object:
-        written.wait(timeout=10)
-        return second()
-
-    threads = [
-        threading.Thread(target=side, args=("first", hold_open)),
-        threading.Thread(target=side, args=("second", after_the_first_wrote)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a side never finished"
-    return outcomes
 
 
 @pytest.mark.postgresql

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from members import csv_io, network, reach
 from members.models import DeclaredFigures, Membership, NetworkReach, Organisation
 from members.network import reading_connection
+from tests.concurrency import race
 from tests.factories import FederationFactory, MembershipFactory, OrganisationFactory
 from tests.test_admin_permissions import post_data_from
-from tests.test_network_lock import race
 
 D = datetime.date
 FIRST = D(2020, 1, 1)

@@ -5,17 +5,15 @@ The answers are made with the ORM in the state the member's form leaves them
 """
 
 import datetime
-import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from members.models import Contact, DeclaredFigures, FiguresRound, Organisation, RoundAnswer, Source
 from members.rounds import review
 from members.rounds.review import FigureChange, ReviewRefused
+from tests.concurrency import race
 from tests.factories import DeclaredFiguresFactory, FederationFactory, MembershipFactory, OrganisationFactory
 
 D = datetime.date
@@ -317,62 +315,6 @@ def test_the_answer_is_compared_with_the_latest_declaration_of_an_earlier_year(
 # Two members of staff at the same moment (PostgreSQL)
 
 
-def _someone_waits_for_a_row_lock(timeout: float) -> bool:
-    """Return once another session waits for a lock this one holds (False after the timeout).
-
-    Read from pg_locks, which shows the lock manager as it is: pg_stat_activity
-    is a snapshot taken once per transaction, and this one is held open.
-    """
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted "
-                "AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
-def race(first: Callable[[], object], second: Callable[[], object]) -> dict[str, object]:
-    """Run `first` in a transaction held open until `second`, run meanwhile, waits; return each outcome."""
-    outcomes: dict[str, object] = {}
-    started = threading.Event()
-
-    def side(name: str, work: Callable[[], object]) -> None:
-        try:
-            outcomes[name] = work()
-        except Exception as exc:  # the outcome under test
-            outcomes[name] = exc
-        finally:
-            started.set()
-            connection.close()
-
-    def hold_open() -> object:
-        with transaction.atomic():
-            result = first()
-            started.set()
-            outcomes["second waited"] = _someone_waits_for_a_row_lock(timeout=5)
-        return result
-
-    def meanwhile() -> object:
-        started.wait(timeout=10)
-        return second()
-
-    threads = [
-        threading.Thread(target=side, args=("first", hold_open)),
-        threading.Thread(target=side, args=("second", meanwhile)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a side never finished"
-    return outcomes
-
-
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_of_two_members_of_staff_approving_the_same_answer_at_once_the_second_waits_and_is_refused(
@@ -387,6 +329,7 @@ def test_of_two_members_of_staff_approving_the_same_answer_at_once_the_second_wa
     outcomes = race(
         lambda: review.approve(RoundAnswer.objects.get(pk=answer.pk), first),
         lambda: review.approve(RoundAnswer.objects.get(pk=answer.pk), second),
+        wait=5,
     )
 
     assert isinstance(outcomes["first"], DeclaredFigures)
