@@ -160,19 +160,33 @@ class FiguresRoundAdmin(admin.ModelAdmin):
         obj.opened_by = request.user  # type: ignore[assignment]  # a signed-in member of staff
         super().save_model(request, obj, form, change)
         opening = open_round(obj)
+        sentences = [
+            ngettext(
+                "%(count)d organisation invited; invitations queued for %(mailed)d.",
+                "%(count)d organisations invited; invitations queued for %(mailed)d.",
+                opening.organisations,
+            )
+            % {"count": opening.organisations, "mailed": opening.mailed}
+        ]
+        if opening.without_contact:
+            sentences.append(
+                ngettext(
+                    "%(count)d has no main contact.", "%(count)d have no main contact.", opening.without_contact
+                )
+                % {"count": opening.without_contact}
+            )
+        if opening.not_mailable:
+            sentences.append(
+                ngettext(
+                    "%(count)d cannot be written to (no e-mail address, or mail bounced).",
+                    "%(count)d cannot be written to (no e-mail address, or mail bounced).",
+                    opening.not_mailable,
+                )
+                % {"count": opening.not_mailable}
+            )
         self.message_user(
             request,
-            _(
-                "%(organisations)d organisations invited; invitations queued for %(mailed)d. "
-                "%(without_contact)d have no main contact and %(not_mailable)d cannot be written to "
-                "(no e-mail address, or mail bounced)."
-            )
-            % {
-                "organisations": opening.organisations,
-                "mailed": opening.mailed,
-                "without_contact": opening.without_contact,
-                "not_mailable": opening.not_mailable,
-            },
+            " ".join(sentences),
             messages.SUCCESS if opening.mailed == opening.organisations else messages.WARNING,
         )
 
