@@ -171,7 +171,9 @@ class FiguresRoundAdmin(admin.ModelAdmin):
         if opening.without_contact:
             sentences.append(
                 ngettext(
-                    "%(count)d has no main contact.", "%(count)d have no main contact.", opening.without_contact
+                    "%(count)d has no main contact.",
+                    "%(count)d have no main contact.",
+                    opening.without_contact,
                 )
                 % {"count": opening.without_contact}
             )
