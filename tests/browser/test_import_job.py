@@ -5,6 +5,8 @@ the job's page is open: the page must follow the job by itself (its script polls
 status view and reloads when the job ends), as it does beside a real `db_worker`.
 """
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -22,6 +24,16 @@ def test_staff_confirm_a_file_leave_and_come_back_and_see_the_progress_bar_reach
 ):
     # Small chunks, so that a file of this size reports its progress several times.
     monkeypatch.setattr(applying, "CHUNK_SIZE", 200)
+    # COPY writes a chunk faster than the page asks (every second): each chunk takes a little
+    # longer here, so that the page sees the bar between its start and its end.
+    write = applying.insert_with_history
+
+    def unhurried(*args, **kwargs):
+        written = write(*args, **kwargs)
+        time.sleep(0.2)
+        return written
+
+    monkeypatch.setattr(applying, "insert_with_history", unhurried)
     django_user_model.objects.create_superuser("secretariat", "secretariat@example.org", "a long passphrase")
     upload = tmp_path / "members-2026.csv"
     upload.write_text(
