@@ -26,8 +26,9 @@ run: venv
 	@echo "Serving on http://127.0.0.1:8000/ (admin: http://127.0.0.1:8000/admin/)."
 	@echo "To sign in to the admin, first create a user in another terminal:"
 	@echo "    DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser"
-	@echo "A task worker runs beside it for the imports confirmed in the admin (restart"
-	@echo "make run after changing a task's code: the worker does not reload)."
+	@echo "A task worker runs beside it for the imports confirmed in the admin and the figures"
+	@echo "round's e-mails, which it prints here (restart make run after changing a task's code:"
+	@echo "the worker does not reload)."
 	@echo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
