@@ -224,6 +224,11 @@ def _asked_key(key: str, stamp: int) -> str:
     return f"{key.replace('members:', 'members:asked:', 1)}:{stamp}"
 
 
+def _takeover_key(key: str, stamp: int) -> str:
+    """The key whose add() decides which reader takes a queued refresh over (one per version)."""
+    return f"{key.replace('members:', 'members:takeover:', 1)}:{stamp}"
+
+
 def fetch(
     store: BaseCache,
     key: str,
@@ -309,7 +314,9 @@ def _compute_once(
                     state.served(entry)  # stored meanwhile, made of outdated parts: a reader takes it
                 return entry
             # A refresh asked of the queue (QUEUED) is taken over by whoever computes the key first.
-            if store.get(lock) == QUEUED:
+            # Seeing QUEUED and setting COMPUTING are two steps: add() on a key of its own lets
+            # exactly one of the readers who saw it queued take it over.
+            if store.get(lock) == QUEUED and store.add(_takeover_key(key, current), True, COMPUTE_TIMEOUT):
                 store.set(lock, COMPUTING, timeout=COMPUTE_TIMEOUT)
                 locked = True
                 break
