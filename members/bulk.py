@@ -196,6 +196,22 @@ def _insert_history(
         _insert_returning(connection, database, history._meta.db_table, columns, None, records)
 
 
+def insert_rows(
+    model: type[Model], names: Sequence[str], rows: Iterable[Sequence[Any]], database: str
+) -> None:
+    """Insert rows of plain values (ints, dates, None) into these columns of the model's table, no history.
+
+    For derived tables that are written in bulk (members/counted.py): COPY on
+    PostgreSQL, multi-row INSERTs elsewhere, in the caller's transaction.
+    """
+    connection = connections[database]
+    fields = [model._meta.get_field(name) for name in names]
+    if connection.vendor == "postgresql":
+        _copy(connection, model._meta.db_table, fields, ([_copy_text(v) for v in row] for row in rows))
+    else:
+        _insert_returning(connection, database, model._meta.db_table, fields, None, [list(r) for r in rows])
+
+
 def _next_ids(model: type[Model], count: int, connection: BaseDatabaseWrapper) -> list[int]:
     """Take `count` ids from the table's sequence, in one query; they are the new rows' ids."""
     pk = model._meta.pk

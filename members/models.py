@@ -649,7 +649,44 @@ class Membership(TimeStamped):
             raise ValidationError(errors)
 
 
+# The fields of a declaration that shape the counted figures (members/counted.py).
+COUNTING = frozenset(
+    {"organisation", "organisation_id", "declared_on", "enterprises", "employment", "includes_members"}
+)
+
+
 class DeclaredFiguresQuerySet(models.QuerySet["DeclaredFigures"]):
+    def update(self, **kwargs: Any) -> int:
+        """Update the rows, and the counted figures with them (members/counted.py) when they count."""
+        if not COUNTING & set(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            lock_network()
+            ids = list(self.values_list("pk", flat=True))
+            organisations = set(
+                DeclaredFigures.objects.filter(pk__in=ids).values_list("organisation_id", flat=True)
+            )
+            updated = super().update(**kwargs)
+            organisations.update(
+                DeclaredFigures.objects.filter(pk__in=ids).values_list("organisation_id", flat=True)
+            )
+            counted.declarations_changed(organisations)
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete the rows, and bring the counted figures up to date (members/counted.py)."""
+        with transaction.atomic(using=self.db):
+            lock_network()
+            organisations = set(self.order_by().values_list("organisation_id", flat=True).distinct())
+            deleted = super().delete()
+            counted.declarations_changed(organisations)
+        return deleted
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+    delete.alters_data = True  # type: ignore[attr-defined]
+
     def latest_on(self, day: datetime.date) -> DeclaredFiguresQuerySet:
         """Return each organisation's latest declaration made on or before the day."""
         latest = (
@@ -735,6 +772,34 @@ class DeclaredFigures(TimeStamped):
             "organisation": self.organisation.short_name,
             "year": self.year,
         }
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # What the organisation adds to the totals above it is kept materialised
+        # (members/counted.py), exact in the same transaction, under the network's lock.
+        fields = kwargs.get("update_fields")
+        if fields is not None and not COUNTING & set(fields):
+            super().save(*args, **kwargs)
+            return
+        database = kwargs.get("using") or router.db_for_write(DeclaredFigures, instance=self)
+        with transaction.atomic(using=database):
+            lock_network()
+            organisations = {self.organisation_id}
+            # A revert saves a new instance of a stored row: its stored organisation counts too.
+            if self.pk is not None:
+                organisations.update(
+                    DeclaredFigures.objects.filter(pk=self.pk).values_list("organisation_id", flat=True)
+                )
+            super().save(*args, **kwargs)
+            counted.declarations_changed(organisations)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        database = kwargs.get("using") or router.db_for_write(DeclaredFigures, instance=self)
+        with transaction.atomic(using=database):
+            lock_network()
+            organisation = self.organisation_id
+            deleted = super().delete(*args, **kwargs)
+            counted.declarations_changed([organisation])
+        return deleted
 
     def clean(self) -> None:
         if self.declared_on and self.year and self.year > self.declared_on.year:
@@ -1349,4 +1414,66 @@ class NetworkReach(models.Model):
         )
 
 
-from members import reach  # noqa: E402 - members/reach.py imports the models above
+class CountedFigures(models.Model):
+    """What an organisation adds to a federation's totals over a period [start_on, end_on).
+
+    The counted figures kept materialised (members/counted.py): for each root
+    (an organisation with members) and each organisation of its network that
+    declared enterprises or employment, the maximal periods during which what
+    it adds to the root's totals stays the same. `enterprises` and `employment`
+    are those of its latest declaration on the day, or NULL where it declared
+    none or where a federation of the root's network already includes it in
+    that figure of its own declaration. Periods with nothing to add are not
+    kept. A root's totals on a day are then one indexed SUM; a total of only
+    NULLs is "not declared", never 0. Written only by members/counted.py, in
+    the transaction of every change to memberships or declarations.
+    """
+
+    pk = models.CompositePrimaryKey("organisation", "root", "start_on")
+    # Derived rows, as NetworkReach's: no foreign keys in the database.
+    root = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of members_counted_root_on_idx
+        verbose_name=_("root"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the first column of the primary key
+        verbose_name=_("organisation"),
+    )
+    start_on = models.DateField(_("counted from"))
+    end_on = models.DateField(_("counted until"), null=True, blank=True)
+    enterprises = models.PositiveIntegerField(_("enterprises"), null=True, blank=True)
+    employment = models.PositiveIntegerField(_("employment"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("counted figures")
+        verbose_name_plural = _("counted figures")
+        indexes = [
+            # A root's totals on a day: WHERE root_id IN (...) AND start_on <= ? AND (end_on IS
+            # NULL OR end_on > ?), summed from the index alone on PostgreSQL (members/stats.py).
+            models.Index(
+                fields=["root", "start_on"],
+                name="members_counted_root_on_idx",
+                include=["end_on", "enterprises", "employment", "organisation"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gt=models.F("start_on")),
+                name="members_counted_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.root_id} ← {self.organisation_id}: {self.start_on} – {self.end_on or ''}"
+
+
+# members/reach.py and members/counted.py read the models above.
+from members import counted, reach  # noqa: E402

@@ -63,7 +63,7 @@ def _connection() -> BaseDatabaseWrapper:
     return connections[router.db_for_write(NetworkReach)]
 
 
-def _ids(ids: Iterable[int], connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+def ids_sql(ids: Iterable[int], connection: BaseDatabaseWrapper) -> tuple[str, Any]:
     """Return (SQL, parameter): a set of ids as one parameter, whatever their number."""
     values = sorted({int(pk) for pk in ids})
     if connection.vendor == "postgresql":
@@ -120,10 +120,10 @@ def _levels(
     root_filter, root_params = ("", [])
     member_filter, member_params = ("", [])
     if roots is not None:
-        sql, value = _ids(roots, connection)
+        sql, value = ids_sql(roots, connection)
         root_filter, root_params = f"AND {{root}} IN ({sql})", [value]
     if organisations is not None:
-        sql, value = _ids(organisations, connection)
+        sql, value = ids_sql(organisations, connection)
         member_filter, member_params = f"AND m.member_id IN ({sql})", [value]
     first = f"""
         SELECT m.federation_id AS root_id, m.member_id AS organisation_id, 1 AS depth,
@@ -196,14 +196,14 @@ def rebuild(roots: Iterable[int] | None = None, using: str | None = None) -> Non
         if ids is None:
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608
         else:
-            sql, value = _ids(ids, connection)
+            sql, value = ids_sql(ids, connection)
             cursor.execute(f"DELETE FROM {table} WHERE root_id IN ({sql})", [value])  # noqa: S608
         _levels(cursor, connection, table, ids, None)
 
 
-def _below(members: Iterable[int], connection: BaseDatabaseWrapper, cursor: CursorWrapper) -> set[int]:
+def below(members: Iterable[int], connection: BaseDatabaseWrapper, cursor: CursorWrapper) -> set[int]:
     """Return the members and every organisation below them through memberships at any time."""
-    sql, value = _ids(members, connection)
+    sql, value = ids_sql(members, connection)
     cursor.execute(
         f"""
         WITH RECURSIVE below(id) AS (
@@ -234,19 +234,22 @@ def memberships_changed(pairs: Iterable[Pair]) -> None:
     connection = _connection()
     table = NetworkReach._meta.db_table
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        organisations = sorted(_below({m for _f, m in pairs}, connection, cursor))
-        roots_sql, roots_value = _ids(roots, connection)
-        organisations_sql, organisations_value = _ids(organisations, connection)
+        organisations = sorted(below({m for _f, m in pairs}, connection, cursor))
+        roots_sql, roots_value = ids_sql(roots, connection)
+        organisations_sql, organisations_value = ids_sql(organisations, connection)
         if len(organisations) > WHOLE_NETWORKS:
             # A change under most of the roots' networks (an import of a whole register, a
             # regional organisation's link): their rows are computed again whole, in bulk joins,
             # rather than looked up membership by membership.
             cursor.execute(f"DELETE FROM {table} WHERE root_id IN ({roots_sql})", [roots_value])  # noqa: S608
             _levels(cursor, connection, table, roots, None)
+            counted.recompute(roots, None, using=connection.alias)
             return
         touched = f"root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})"
         cursor.execute(f"DELETE FROM {table} WHERE {touched}", [roots_value, organisations_value])  # noqa: S608
         _levels(cursor, connection, table, roots, organisations)
+        # What the organisations add to the roots' totals moves with the network.
+        counted.recompute(roots, organisations, using=connection.alias)
 
 
 def pairs_of(memberships: Iterable[int]) -> list[Pair]:
@@ -255,7 +258,7 @@ def pairs_of(memberships: Iterable[int]) -> list[Pair]:
     if not ids:
         return []
     connection = _connection()
-    sql, value = _ids(ids, connection)
+    sql, value = ids_sql(ids, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT federation_id, member_id FROM {Membership._meta.db_table} WHERE id IN ({sql})",  # noqa: S608
@@ -419,3 +422,7 @@ def differences(limit: int | None = None) -> list[Difference]:
 def _date(value: Any) -> datetime.date:
     # SQLite hands a temporary table's dates back as text.
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+# members/counted.py builds on this module's table and constants: imported once they exist.
+from members import counted  # noqa: E402
