@@ -48,7 +48,7 @@ from django.db.backends.utils import CursorWrapper
 from members.bulk import insert_rows
 from members.models import CountedFigures, DeclaredFigures, Membership, NetworkReach
 from members.network import upward_edges
-from members.reach import OPEN_END, WHOLE_NETWORKS, below, ids_sql
+from members.reach import OPEN_END, below, ids_sql
 
 Period = tuple[datetime.date, datetime.date]  # [start, end); OPEN_END: still open
 Row = tuple[int, int, datetime.date, datetime.date | None, int | None, int | None]
@@ -115,27 +115,20 @@ class _Reader:
     def __init__(self, cursor: CursorWrapper, connection: BaseDatabaseWrapper) -> None:
         self.cursor, self.connection = cursor, connection
 
-    def declarations(
-        self, roots: list[int] | None, organisations: set[int] | None
-    ) -> dict[int, list[Declared]]:
-        """Each organisation's declarations as periods: of these organisations, and of every
-        organisation these roots reach that ever declared its members' figures included."""
+    def declarations(self, organisations: set[int] | None) -> dict[int, list[Declared]]:
+        """Each organisation's declarations as periods: of these organisations and of every
+        organisation ever above them (a federation that may cover them), or of all (None)."""
         table = DeclaredFigures._meta.db_table
         columns = "organisation_id, declared_on, enterprises, employment, includes_members"
         order = "ORDER BY organisation_id, declared_on"
-        if organisations is None or roots is None:
+        if organisations is None:
             self.cursor.execute(f"SELECT {columns} FROM {table} {order}")  # noqa: S608
         else:
-            organisations_sql, organisations_value = ids_sql(organisations, self.connection)
-            roots_sql, roots_value = ids_sql(roots, self.connection)
+            above = {federation for _member, federation in upward_edges(organisations)}
+            sql, value = ids_sql(organisations | above, self.connection)
             self.cursor.execute(
-                f"""SELECT {columns} FROM {table} WHERE organisation_id IN ({organisations_sql})
-                OR organisation_id IN (
-                    SELECT organisation_id FROM {table} WHERE includes_members
-                    INTERSECT
-                    SELECT organisation_id FROM {NetworkReach._meta.db_table} WHERE root_id IN ({roots_sql})
-                ) {order}""",  # noqa: S608
-                [organisations_value, roots_value],
+                f"SELECT {columns} FROM {table} WHERE organisation_id IN ({sql}) {order}",  # noqa: S608
+                [value],
             )
         found: dict[int, list[Declared]] = defaultdict(list)
         rows = [(o, _date(d), e, p, bool(i)) for o, d, e, p, i in self.cursor.fetchall()]
@@ -286,7 +279,7 @@ def compute(
 ) -> Iterator[Row]:
     """Yield the rows from these roots (None: all with members) to these organisations (None: all)."""
     reader = _Reader(cursor, connection)
-    declarations = reader.declarations(roots, organisations)
+    declarations = reader.declarations(organisations)
     declaring = {
         organisation
         for organisation, declared in declarations.items()
@@ -378,7 +371,7 @@ def declarations_changed(organisations: Iterable[int]) -> None:
     connection = _connection()
     with connection.cursor() as cursor:
         organisations_below = below(changed, connection, cursor)
-    recompute(roots, None if len(organisations_below) > WHOLE_NETWORKS else organisations_below)
+    recompute(roots, organisations_below)
 
 
 @dataclass(frozen=True)

@@ -243,7 +243,8 @@ def memberships_changed(pairs: Iterable[Pair]) -> None:
             # rather than looked up membership by membership.
             cursor.execute(f"DELETE FROM {table} WHERE root_id IN ({roots_sql})", [roots_value])  # noqa: S608
             _levels(cursor, connection, table, roots, None)
-            counted.recompute(roots, None, using=connection.alias)
+            # The counted figures only change below the change, however many organisations that is.
+            counted.recompute(roots, organisations, using=connection.alias)
             return
         touched = f"root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})"
         cursor.execute(f"DELETE FROM {table} WHERE {touched}", [roots_value, organisations_value])  # noqa: S608

@@ -1,17 +1,18 @@
-"""Rebuild or verify the materialised network (members/reach.py) against the memberships."""
+"""Rebuild or verify the materialised network (members/reach.py) and counted figures (members/counted.py)."""
 
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from members import reach
+from members import counted, reach
 
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the materialised network from the memberships (--rebuild), or compare it with a "
-        "fresh computation and list every difference (--verify; exits with an error on any)."
+        "Rebuild the materialised network from the memberships and the counted figures from it and the "
+        "declarations (--rebuild), or compare both with a fresh computation and list every difference "
+        "(--verify; exits with an error on any)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,6 +29,9 @@ class Command(BaseCommand):
             started = time.perf_counter()
             reach.rebuild()
             self.stdout.write(f"Rebuilt the network in {time.perf_counter() - started:.1f} s.")
+            started = time.perf_counter()
+            counted.rebuild()
+            self.stdout.write(f"Rebuilt the counted figures in {time.perf_counter() - started:.1f} s.")
         if verify:
             started = time.perf_counter()
             found = reach.differences(limit=limit)
@@ -36,3 +40,15 @@ class Command(BaseCommand):
             if found:
                 raise CommandError(f"The network differs from its memberships ({len(found)} rows listed).")
             self.stdout.write(f"The network matches its memberships ({time.perf_counter() - started:.1f} s).")
+            started = time.perf_counter()
+            wrong = counted.differences(limit=limit)
+            for difference in wrong:
+                self.stdout.write(str(difference))
+            if wrong:
+                raise CommandError(
+                    f"The counted figures differ from a fresh computation ({len(wrong)} rows listed)."
+                )
+            self.stdout.write(
+                "The counted figures match the network and declarations "
+                f"({time.perf_counter() - started:.1f} s)."
+            )

@@ -1429,8 +1429,8 @@ def combine_stats(small_result, large_result, small, large):
             f"{small.label}: {_ms(t1)}{_samples(k1)}",
             f"{large.label}: {_ms(t2)}{_samples(k2)}",
             f"{t2 / t1:.2f}×",
-            "≤ 300 ms",
-            t2 <= 0.3,
+            "≤ 50 ms",
+            t2 <= 0.05,
         )
     ]
 
