@@ -61,6 +61,9 @@ BATCH = 500
 
 def merged(periods: Iterable[Period]) -> list[Period]:
     """Return the periods as disjoint maximal ones, in order ([a, b) and [b, c) make [a, c))."""
+    periods = list(periods)
+    if len(periods) < 2:  # most pairs: one period, open (a rebuild merges millions)
+        return periods
     result: list[Period] = []
     for start, end in sorted(periods):
         if result and start <= result[-1][1]:
@@ -73,6 +76,9 @@ def merged(periods: Iterable[Period]) -> list[Period]:
 
 def intersection(first: Sequence[Period], second: Sequence[Period]) -> list[Period]:
     """Return the overlap of two lists of disjoint periods in order, itself disjoint and in order."""
+    if len(first) == 1 and len(second) == 1:  # the common case, without the loop
+        start, end = max(first[0][0], second[0][0]), min(first[0][1], second[0][1])
+        return [(start, end)] if start < end else []
     result: list[Period] = []
     i = j = 0
     while i < len(first) and j < len(second):
