@@ -205,7 +205,7 @@ def insert_rows(
     PostgreSQL, multi-row INSERTs elsewhere, in the caller's transaction.
     """
     connection = connections[database]
-    fields = [model._meta.get_field(name) for name in names]
+    fields = [field for name in names if isinstance(field := model._meta.get_field(name), Field)]
     if connection.vendor == "postgresql":
         _copy(connection, model._meta.db_table, fields, ([_copy_text(v) for v in row] for row in rows))
     else:

@@ -42,8 +42,8 @@ class Command(BaseCommand):
             self.stdout.write(f"The network matches its memberships ({time.perf_counter() - started:.1f} s).")
             started = time.perf_counter()
             wrong = counted.differences(limit=limit)
-            for difference in wrong:
-                self.stdout.write(str(difference))
+            for wrong_row in wrong:
+                self.stdout.write(str(wrong_row))
             if wrong:
                 raise CommandError(
                     f"The counted figures differ from a fresh computation ({len(wrong)} rows listed)."
