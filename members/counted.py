@@ -120,6 +120,8 @@ class _Reader:
 
     def __init__(self, cursor: CursorWrapper, connection: BaseDatabaseWrapper) -> None:
         self.cursor, self.connection = cursor, connection
+        # The organisations a computation looks at (None: all): set by declarations().
+        self.scope: set[int] | None = None
 
     def declarations(self, organisations: set[int] | None) -> dict[int, list[Declared]]:
         """Each organisation's declarations as periods: of these organisations and of every
@@ -131,7 +133,8 @@ class _Reader:
             self.cursor.execute(f"SELECT {columns} FROM {table} {order}")  # noqa: S608
         else:
             above = {federation for _member, federation in upward_edges(organisations)}
-            sql, value = ids_sql(organisations | above, self.connection)
+            self.scope = organisations | above
+            sql, value = ids_sql(self.scope, self.connection)
             self.cursor.execute(
                 f"SELECT {columns} FROM {table} WHERE organisation_id IN ({sql}) {order}",  # noqa: S608
                 [value],
@@ -151,9 +154,14 @@ class _Reader:
         table = NetworkReach._meta.db_table
         roots_sql, roots_value = ids_sql(roots, self.connection)
         organisations_sql, organisations_value = ids_sql(organisations, self.connection)
+        if self.connection.vendor == "postgresql":
+            # = ANY(array): the planner knows both sets' sizes, and looks a few organisations up
+            # in the primary key rather than reading every row of a large root.
+            condition = "root_id = ANY(%s::bigint[]) AND organisation_id = ANY(%s::bigint[])"
+        else:
+            condition = f"root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})"
         self.cursor.execute(
-            f"SELECT root_id, organisation_id, start_on, end_on FROM {table} "  # noqa: S608
-            f"WHERE root_id IN ({roots_sql}) AND organisation_id IN ({organisations_sql})",
+            f"SELECT root_id, organisation_id, start_on, end_on FROM {table} WHERE {condition}",  # noqa: S608
             [roots_value, organisations_value],
         )
         pieces: dict[tuple[int, int], list[Period]] = defaultdict(list)
@@ -164,12 +172,17 @@ class _Reader:
     def memberships_of(
         self, federations: Iterable[int]
     ) -> list[tuple[int, int, datetime.date, datetime.date]]:
-        """(federation, member, joined_on, left_on or OPEN_END) of every membership of these federations."""
+        """(federation, member, joined_on, left_on or OPEN_END) of the memberships of these federations
+        whose member is in the computation's scope: the only ones on a path to what it computes."""
         sql, value = ids_sql(federations, self.connection)
+        only, params = "", [value]
+        if self.scope is not None:
+            scope_sql, scope_value = ids_sql(self.scope, self.connection)
+            only, params = f"AND member_id IN ({scope_sql})", [value, scope_value]
         self.cursor.execute(
             f"SELECT federation_id, member_id, joined_on, left_on FROM {Membership._meta.db_table} "  # noqa: S608
-            f"WHERE federation_id IN ({sql}) AND member_id <> federation_id",
-            [value],
+            f"WHERE federation_id IN ({sql}) AND member_id <> federation_id {only}",
+            params,
         )
         return [
             (f, m, _date(j), _date(left) if left else OPEN_END) for f, m, j, left in self.cursor.fetchall()
