@@ -31,7 +31,7 @@ from tests.factories import (
     SourceFactory,
 )
 from tests.test_admin_permissions import post_data_from
-from tests.test_reach import SPAN, day, registers
+from tests.test_reach import SPAN, day, registers, write_register
 
 D = datetime.date
 
@@ -89,33 +89,10 @@ def exact():
     ),
 )
 def test_the_counted_figures_are_the_recursive_totals_on_random_networks_and_days(register, days, changes):
-    size, memberships, declarations = register
+    _size, _memberships, declarations = register
     with transaction.atomic():
-        countries = ["FR", "ES", "IT", ""]
-        organisations = [FederationFactory(country=countries[i % 4]) for i in range(size)]
+        organisations, saved, declared = write_register(register, countries=("FR", "ES", "IT", ""))
         roots = [o.pk for o in organisations]
-        saved = [
-            Membership.objects.create(
-                federation=organisations[f],
-                member=organisations[m],
-                category=category,
-                joined_on=day(joined),
-                left_on=None if left is None else day(left),
-            )
-            for f, m, category, joined, left in memberships
-        ]
-        declared = [
-            DeclaredFigures.objects.create(
-                organisation=organisations[index],
-                year=2019,
-                declared_on=day(on),
-                enterprises=enterprises,
-                employment=employment,
-                member_organisations=1,
-                includes_members=includes,
-            )
-            for index, on, enterprises, employment, includes in declarations
-        ]
         # Besides those drawn, most organisations declare, every other one with its members
         # included, so that coverage is met in most examples.
         drawn = {(index, on) for index, on, *_rest in declarations}

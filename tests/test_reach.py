@@ -82,6 +82,35 @@ def registers(draw):
     return size, memberships, declarations
 
 
+def write_register(register, countries=("",)):
+    """Write a drawn register through the models; return (organisations, memberships, declarations)."""
+    size, memberships, declarations = register
+    organisations = [FederationFactory(country=countries[i % len(countries)]) for i in range(size)]
+    saved = [
+        Membership.objects.create(
+            federation=organisations[f],
+            member=organisations[m],
+            category=category,
+            joined_on=day(joined),
+            left_on=None if left is None else day(left),
+        )
+        for f, m, category, joined, left in memberships
+    ]
+    declared = [
+        DeclaredFigures.objects.create(
+            organisation=organisations[index],
+            year=2019,
+            declared_on=day(on),
+            enterprises=enterprises,
+            employment=employment,
+            member_organisations=1,
+            includes_members=includes,
+        )
+        for index, on, enterprises, employment, includes in declarations
+    ]
+    return organisations, saved, declared
+
+
 def reference_nearest(roots, on):
     return _rows(network.nearest_sql(roots, on), "root_id, organisation_id, depth")
 
@@ -116,30 +145,9 @@ def assert_same_as_the_reference(roots, days):
     changes=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["delete", "end", "open", "move"]))),
 )
 def test_the_materialised_network_is_the_recursive_one_on_random_networks_and_days(register, days, changes):
-    size, memberships, declarations = register
     with transaction.atomic():
-        organisations = [FederationFactory() for _ in range(size)]
+        organisations, saved, _declared = write_register(register)
         roots = [o.pk for o in organisations]
-        saved = [
-            Membership.objects.create(
-                federation=organisations[f],
-                member=organisations[m],
-                category=category,
-                joined_on=day(joined),
-                left_on=None if left is None else day(left),
-            )
-            for f, m, category, joined, left in memberships
-        ]
-        for index, declared, enterprises, employment, includes in declarations:
-            DeclaredFigures.objects.create(
-                organisation=organisations[index],
-                year=2019,
-                declared_on=day(declared),
-                enterprises=enterprises,
-                employment=employment,
-                member_organisations=1,
-                includes_members=includes,
-            )
         assert_same_as_the_reference(roots, days)
         # Then changes through the model, each kept in the table as it is written.
         for index, change in changes:
